@@ -1,0 +1,1 @@
+"""The ActivityPub protocol library: no database, no web framework, no application imports."""

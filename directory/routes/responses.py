@@ -1,0 +1,41 @@
+"""JSON responses shared by every route: documents as they are stored, and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import asyncpg
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+JSON = "application/json"
+
+
+def document(doc: str, status: int = 200) -> Response:
+    """Send a stored JSON document unchanged."""
+    return Response(doc.encode(), status_code=status, media_type=JSON)
+
+
+def documents(key: str, docs: Iterable[str], **extra: object) -> Response:
+    """Send `{"<key>": [doc, …], **extra}` by joining stored documents, without re-parsing them."""
+    head = b'{"' + key.encode() + b'":['
+    tail = b"".join(b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in extra.items())
+    body = head + ",".join(docs).encode() + b"]" + tail + b"}"
+    return Response(body, media_type=JSON)
+
+
+def data(value: object, status: int = 200) -> Response:
+    """Send any JSON-serialisable value."""
+    return Response(orjson.dumps(value), status_code=status, media_type=JSON)
+
+
+def error(status: int, code: str, detail: str) -> Response:
+    """The one error shape: `{"error": code, "detail": message}`."""
+    return data({"error": code, "detail": detail}, status)
+
+
+def pool_of(request: Request) -> asyncpg.Pool:
+    """The application's database pool."""
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool

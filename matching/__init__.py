@@ -1,0 +1,1 @@
+"""Pure logic about X accounts and new accounts: identifiers, archives, matching and exports."""
