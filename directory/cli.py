@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 import asyncpg
-
 import orjson
 
 from directory import __version__, runtime
@@ -144,9 +143,9 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn  # noqa: PLC0415  (only the serve command needs the server)
+    import uvicorn
 
-    from directory.app import create_app  # noqa: PLC0415
+    from directory.app import create_app
 
     database = runtime.open_database(settings)
     if database.embedded is not None:
@@ -202,14 +201,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for problem in report.errors:
         print(f"{args.file}:{problem.line}: {problem.reason}", file=sys.stderr)
     if not report.committed:
+        refused = len(report.errors)
         print(
-            f"nothing imported: {len(report.errors):,} row(s) refused (use --partial to import the rest)",
+            f"nothing imported: {refused:,} row(s) refused (use --partial to import the rest)",
             file=sys.stderr,
         )
         return EXIT_FAILED
-    print(
-        f"imported {report.created:,} new and {report.updated:,} updated entries; {len(report.errors):,} row(s) refused"
-    )
+    counts = f"imported {report.created:,} new and {report.updated:,} updated entries"
+    print(f"{counts}; {len(report.errors):,} row(s) refused")
     return EXIT_OK
 
 
@@ -312,14 +311,14 @@ def _describe(entry: Entry) -> str:
         return f"X account {entry.x_account_id}: withdrawn on {entry.withdrawn_at:%F} (tombstone)"
     lines = [
         f"@{entry.x_handle} ({entry.display_name}), X account {entry.x_account_id}",
-        f"  status: {entry.status}; X proof: {entry.x_proof_method or 'none'} (level {entry.x_proof_level})",
+        f"  status: {entry.status};"
+        f" X proof: {entry.x_proof_method or 'none'} (level {entry.x_proof_level})",
         f"  consents: {', '.join(sorted(entry.consents)) or 'none'}",
     ]
     for account in entry.accounts:
         proof = account.proof_method or "unverified"
-        lines.append(
-            f"  {account.network}: {account.handle} [{proof}]{' primary' if account.is_primary else ''}"
-        )
+        primary = " primary" if account.is_primary else ""
+        lines.append(f"  {account.network}: {account.handle} [{proof}]{primary}")
     return "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
-import asyncpg.pool
+from asyncpg.pool import PoolConnectionProxy
 
 # Pooled connections never hold session state (no SET, LISTEN, advisory locks or open cursors:
 # those use a dedicated connection), so the reset asyncpg runs on every release, one extra round
@@ -33,6 +33,8 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return await asyncpg.connect(dsn, server_settings={"application_name": "hirondelle"})
 
 
+# A connection, dedicated or borrowed from a pool (asyncpg hands out proxies).
+Conn = asyncpg.Connection | PoolConnectionProxy
 # Store functions that run one statement accept a pool (which borrows a connection for it) or
 # a connection (inside a caller's transaction).
-Executor = asyncpg.Connection | asyncpg.Pool
+Executor = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool

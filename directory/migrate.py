@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import asyncpg
+from directory.db import Conn
 
 _NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 # Any constant works; it only has to be the same in every Hirondelle process.
@@ -63,7 +63,7 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
 
 
 async def apply_migrations(
-    connection: asyncpg.Connection, migrations: Sequence[Migration] | None = None
+    connection: Conn, migrations: Sequence[Migration] | None = None
 ) -> list[Migration]:
     """Apply every pending migration, each in its own transaction; return those applied."""
     wanted = list(migrations) if migrations is not None else load_migrations()
@@ -91,7 +91,7 @@ async def apply_migrations(
 
 
 async def pending_migrations(
-    connection: asyncpg.Connection, migrations: Sequence[Migration] | None = None
+    connection: Conn, migrations: Sequence[Migration] | None = None
 ) -> list[Migration]:
     """The migrations not yet applied (empty when the schema is current)."""
     wanted = list(migrations) if migrations is not None else load_migrations()
@@ -100,7 +100,7 @@ async def pending_migrations(
     return [m for m in wanted if m.version not in applied]
 
 
-async def _applied_checksums(connection: asyncpg.Connection) -> dict[int, str]:
+async def _applied_checksums(connection: Conn) -> dict[int, str]:
     rows = await connection.fetch("SELECT version, checksum FROM schema_migrations")
     return {row["version"]: row["checksum"] for row in rows}
 

@@ -46,7 +46,7 @@ class AccountProofMethod(enum.StrEnum):
     MASTODON_OAUTH = "mastodon_oauth"
     ALIAS = "alias"
     ATPROTO_OAUTH = "atproto_oauth"
-    APP_PASSWORD = "app_password"
+    APP_PASSWORD = "app_password"  # noqa: S105  (a proof method, not a password)
     PROFILE_CODE = "profile_code"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any  # OpenAPI fragments are free-form JSON
 
 import orjson
 
@@ -12,7 +13,7 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _X_ID = {"type": "string", "pattern": "^[0-9]{1,19}$", "description": "X numeric account id"}
 
 
-def _errors(*statuses: int) -> dict[str, object]:
+def _errors(*statuses: int) -> dict[str, Any]:
     return {
         str(s): {"description": _REASONS[s], "content": {"application/json": {"schema": _ERROR}}}
         for s in statuses
@@ -28,7 +29,7 @@ _REASONS = {
 }
 
 
-def _ok(description: str, schema: dict[str, object]) -> dict[str, object]:
+def _ok(description: str, schema: dict[str, object]) -> dict[str, Any]:
     return {
         "200": {"description": description, "content": {"application/json": {"schema": schema}}}
     }
@@ -85,7 +86,7 @@ _SCHEMAS: dict[str, object] = {
     },
 }
 
-_PATHS: dict[str, object] = {
+_PATHS: dict[str, Any] = {
     "/api/directory/v1/entries/{x_account_id}": {
         "get": {
             "summary": "The published entry of an X account",

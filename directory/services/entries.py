@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import asyncpg
 
+from directory.db import Conn
 from directory.errors import Conflict, InvalidInput, NotFound
 from directory.models import (
     CONSENT_TEXT_VERSION,
@@ -93,13 +94,14 @@ async def remove_account(pool: asyncpg.Pool, entry_id: int, account_id: int) -> 
     """Unlink an account; a published entry keeps at least one."""
     async with pool.acquire() as conn, conn.transaction():
         entry = await _live(conn, entry_id)
+        if all(account.id != account_id for account in entry.accounts):
+            raise NotFound(f"entry {entry_id} has no account {account_id}")
         if entry.status is EntryStatus.PUBLISHED and len(entry.accounts) == 1:
             raise Conflict(
                 "a published entry needs a new account; withdraw the entry instead",
                 code="last_account",
             )
-        if not await store.delete_account(conn, entry_id, account_id):
-            raise NotFound(f"entry {entry_id} has no account {account_id}")
+        await store.delete_account(conn, entry_id, account_id)
         return await _read(conn, entry_id)
 
 
@@ -229,14 +231,14 @@ def _with_primary(account: NewAccount, primary: bool) -> NewAccount:
     )
 
 
-async def _read(conn: asyncpg.Connection, entry_id: int) -> Entry:
+async def _read(conn: Conn, entry_id: int) -> Entry:
     entry = await store.fetch_entry(conn, entry_id)
     if entry is None:
         raise NotFound(f"no entry {entry_id}")
     return entry
 
 
-async def _live(conn: asyncpg.Connection, entry_id: int) -> Entry:
+async def _live(conn: Conn, entry_id: int) -> Entry:
     entry = await _read(conn, entry_id)
     if entry.status is EntryStatus.WITHDRAWN:
         raise Conflict(f"entry {entry_id} was withdrawn", code="withdrawn")

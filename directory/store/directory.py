@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import asyncpg
+from directory.db import Executor
 
 # The newest, best-proven published entry wins when several origins claim one X id (DESIGN §5).
 _BEST = "ORDER BY x_proof_level DESC, updated_at DESC LIMIT 1"
 
 
-async def doc_by_x_account_id(conn: asyncpg.Connection, x_account_id: int) -> str | None:
+async def doc_by_x_account_id(conn: Executor, x_account_id: int) -> str | None:
     """The document of the published entry for an X id."""
     doc: str | None = await conn.fetchval(
         f"SELECT doc FROM entries WHERE x_account_id = $1 AND status = 'published' {_BEST}",
@@ -23,7 +23,7 @@ async def doc_by_x_account_id(conn: asyncpg.Connection, x_account_id: int) -> st
     return doc
 
 
-async def doc_by_x_handle(conn: asyncpg.Connection, x_handle_key: str) -> str | None:
+async def doc_by_x_handle(conn: Executor, x_handle_key: str) -> str | None:
     """The document of the published, public entry with this X handle."""
     doc: str | None = await conn.fetchval(
         "SELECT doc FROM entries WHERE x_handle_key = $1 AND status = 'published'"
@@ -33,7 +33,7 @@ async def doc_by_x_handle(conn: asyncpg.Connection, x_handle_key: str) -> str | 
     return doc
 
 
-async def docs_by_new_handle(conn: asyncpg.Connection, handle_key: str) -> list[str]:
+async def docs_by_new_handle(conn: Executor, handle_key: str) -> list[str]:
     """Documents of the published, public entries that link this new handle."""
     rows = await conn.fetch(
         """SELECT e.doc FROM accounts a JOIN entries e ON e.id = a.entry_id
@@ -45,7 +45,7 @@ async def docs_by_new_handle(conn: asyncpg.Connection, handle_key: str) -> list[
 
 
 async def match_x_account_ids(
-    conn: asyncpg.Connection, x_account_ids: Sequence[int]
+    conn: Executor, x_account_ids: Sequence[int]
 ) -> list[tuple[int, str]]:
     """(X id, document) of published entries among these ids (several per id is possible)."""
     rows = await conn.fetch(
@@ -56,9 +56,7 @@ async def match_x_account_ids(
     return [(row[0], row[1]) for row in rows]
 
 
-async def match_x_handles(
-    conn: asyncpg.Connection, x_handle_keys: Sequence[str]
-) -> list[tuple[str, str]]:
+async def match_x_handles(conn: Executor, x_handle_keys: Sequence[str]) -> list[tuple[str, str]]:
     """(X handle key, document) of published, public entries among these handle keys."""
     rows = await conn.fetch(
         "SELECT x_handle_key, doc FROM entries"

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 
+from directory.db import Conn
 from directory.models import (
     AccountProofMethod,
     ConsentRecord,
@@ -31,7 +32,7 @@ _ACCOUNT_COLUMNS = """
 
 
 async def insert_entry(
-    conn: asyncpg.Connection, *, x_account_id: int, x_handle: str, display_name: str, name_key: str
+    conn: Conn, *, x_account_id: int, x_handle: str, display_name: str, name_key: str
 ) -> int:
     """Insert a pending local entry and return its id (UniqueViolationError on a live twin)."""
     entry_id: int = await conn.fetchval(
@@ -46,7 +47,7 @@ async def insert_entry(
 
 
 async def update_entry(
-    conn: asyncpg.Connection, entry_id: int, *, x_handle: str, display_name: str, name_key: str
+    conn: Conn, entry_id: int, *, x_handle: str, display_name: str, name_key: str
 ) -> None:
     """Change the mutable attributes of a live entry."""
     await conn.execute(
@@ -58,7 +59,7 @@ async def update_entry(
     )
 
 
-async def set_published(conn: asyncpg.Connection, entry_id: int) -> None:
+async def set_published(conn: Conn, entry_id: int) -> None:
     """Mark a live entry published (the schema refuses it without consent and X proof)."""
     await conn.execute(
         "UPDATE entries SET status = 'published', published_at = coalesce(published_at, now())"
@@ -67,7 +68,7 @@ async def set_published(conn: asyncpg.Connection, entry_id: int) -> None:
     )
 
 
-async def make_tombstone(conn: asyncpg.Connection, entry_id: int) -> None:
+async def make_tombstone(conn: Conn, entry_id: int) -> None:
     """Erase an entry's personal data, keeping only its id, X id and dates (a tombstone)."""
     await conn.execute("DELETE FROM consents WHERE entry_id = $1", entry_id)
     await conn.execute("DELETE FROM proofs WHERE entry_id = $1", entry_id)
@@ -83,7 +84,7 @@ async def make_tombstone(conn: asyncpg.Connection, entry_id: int) -> None:
     )
 
 
-async def fetch_entry(conn: asyncpg.Connection, entry_id: int) -> Entry | None:
+async def fetch_entry(conn: Conn, entry_id: int) -> Entry | None:
     """Read one entry (any status) with its accounts."""
     row = await conn.fetchrow(f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.id = $1", entry_id)
     if row is None:
@@ -92,7 +93,7 @@ async def fetch_entry(conn: asyncpg.Connection, entry_id: int) -> Entry | None:
 
 
 async def find_local_entry_id(
-    conn: asyncpg.Connection, *, x_account_id: int | None = None, x_handle_key: str | None = None
+    conn: Conn, *, x_account_id: int | None = None, x_handle_key: str | None = None
 ) -> int | None:
     """The id of the live local entry with this X id or handle, if any."""
     row = await conn.fetchrow(
@@ -106,7 +107,7 @@ async def find_local_entry_id(
     return None if row is None else int(row["id"])
 
 
-async def find_tombstone(conn: asyncpg.Connection, x_account_id: int) -> Entry | None:
+async def find_tombstone(conn: Conn, x_account_id: int) -> Entry | None:
     """The newest local tombstone for an X id, if that person withdrew."""
     row = await conn.fetchrow(
         f"""SELECT {_ENTRY_COLUMNS} FROM entries e
@@ -118,7 +119,7 @@ async def find_tombstone(conn: asyncpg.Connection, x_account_id: int) -> Entry |
 
 
 async def list_entries(
-    conn: asyncpg.Connection, *, status: EntryStatus | None, after_id: int, limit: int
+    conn: Conn, *, status: EntryStatus | None, after_id: int, limit: int
 ) -> list[Entry]:
     """Entries in id order after `after_id`, optionally of one status."""
     rows = await conn.fetch(
@@ -133,9 +134,7 @@ async def list_entries(
     return [_to_entry(row, accounts) for row in rows]
 
 
-async def insert_accounts(
-    conn: asyncpg.Connection, entry_id: int, accounts: Sequence[NewAccount]
-) -> None:
+async def insert_accounts(conn: Conn, entry_id: int, accounts: Sequence[NewAccount]) -> None:
     """Link new accounts to an entry (UniqueViolationError if one is already linked)."""
     await conn.executemany(
         """INSERT INTO accounts (entry_id, network, handle, handle_key, profile_url,
@@ -157,7 +156,7 @@ async def insert_accounts(
     )
 
 
-async def delete_account(conn: asyncpg.Connection, entry_id: int, account_id: int) -> bool:
+async def delete_account(conn: Conn, entry_id: int, account_id: int) -> bool:
     """Unlink one account from an entry; False if the entry has no such account."""
     status: str = await conn.execute(
         "DELETE FROM accounts WHERE id = $1 AND entry_id = $2", account_id, entry_id
@@ -166,7 +165,7 @@ async def delete_account(conn: asyncpg.Connection, entry_id: int, account_id: in
 
 
 async def insert_x_proof(
-    conn: asyncpg.Connection,
+    conn: Conn,
     entry_id: int,
     *,
     method: XProofMethod,
@@ -193,7 +192,7 @@ async def insert_x_proof(
 
 
 async def insert_consents(
-    conn: asyncpg.Connection,
+    conn: Conn,
     entry_id: int,
     choices: Mapping[Purpose, bool],
     *,
@@ -208,7 +207,7 @@ async def insert_consents(
     )
 
 
-async def fetch_consent_history(conn: asyncpg.Connection, entry_id: int) -> list[ConsentRecord]:
+async def fetch_consent_history(conn: Conn, entry_id: int) -> list[ConsentRecord]:
     """An entry's consent history, oldest first."""
     rows = await conn.fetch(
         "SELECT purpose, granted, text_version, source, recorded_at FROM consents"
@@ -223,9 +222,7 @@ async def fetch_consent_history(conn: asyncpg.Connection, entry_id: int) -> list
     ]
 
 
-async def _fetch_accounts(
-    conn: asyncpg.Connection, entry_ids: Iterable[int]
-) -> dict[int, list[LinkedAccount]]:
+async def _fetch_accounts(conn: Conn, entry_ids: Iterable[int]) -> dict[int, list[LinkedAccount]]:
     rows = await conn.fetch(
         f"""SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.entry_id = ANY($1::bigint[])
             ORDER BY a.network, NOT a.is_primary, a.id""",

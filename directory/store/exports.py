@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
+from directory.db import Conn
 
 _EXPORT = """
 SELECT CASE WHEN e.status = 'withdrawn' THEN
@@ -21,9 +21,7 @@ FROM entries e WHERE e.origin_host IS NULL ORDER BY e.id
 """
 
 
-async def stream_local_entries(
-    conn: asyncpg.Connection, *, prefetch: int = 2000
-) -> AsyncIterator[str]:
+async def stream_local_entries(conn: Conn, *, prefetch: int = 2000) -> AsyncIterator[str]:
     """Yield one JSON object per local entry; the caller must hold a transaction open."""
     async for record in conn.cursor(_EXPORT, prefetch=prefetch):
         yield record[0]

@@ -8,8 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import asyncpg
-
+from directory.db import Conn
 from directory.models import CONSENT_TEXT_VERSION, Purpose, XProofMethod
 
 
@@ -135,7 +134,7 @@ WHERE e.id = r.entry_id AND (e.x_proof_level < $1 OR e.status <> 'published')
 """
 
 
-async def stage_rows(conn: asyncpg.Connection, rows: Sequence[ImportRow]) -> None:
+async def stage_rows(conn: Conn, rows: Sequence[ImportRow]) -> None:
     """COPY validated rows into this transaction's temporary import table."""
     await conn.execute(_STAGE)
     await conn.copy_records_to_table(
@@ -144,19 +143,19 @@ async def stage_rows(conn: asyncpg.Connection, rows: Sequence[ImportRow]) -> Non
     await conn.execute("ANALYZE import_rows")
 
 
-async def find_clashes(conn: asyncpg.Connection, *, update_existing: bool) -> list[Clash]:
+async def find_clashes(conn: Conn, *, update_existing: bool) -> list[Clash]:
     """Rows that the directory refuses: withdrawn people, existing entries, taken handles."""
     rows = await conn.fetch(_CLASHES, update_existing)
     return [Clash(row["line"], _explain(row["reason"], row["detail"])) for row in rows]
 
 
-async def drop_lines(conn: asyncpg.Connection, lines: Sequence[int]) -> None:
+async def drop_lines(conn: Conn, lines: Sequence[int]) -> None:
     """Remove refused rows from the staged rows (for a partial import)."""
     await conn.execute("DELETE FROM import_rows WHERE line = ANY($1::integer[])", lines)
 
 
 async def apply_staged(
-    conn: asyncpg.Connection, *, consents: frozenset[Purpose], recorded_by: str, statement: str
+    conn: Conn, *, consents: frozenset[Purpose], recorded_by: str, statement: str
 ) -> ImportCounts:
     """Create or update entries from the staged rows, link accounts, record proof and consent."""
     level = XProofMethod.VOUCHED.level

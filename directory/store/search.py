@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import asyncpg
+from directory.db import Executor
 
 # Keys are compared bytewise (COLLATE "C"): every continuation of a prefix sorts before this.
 _TOP = "\U0010ffff"
@@ -47,7 +47,7 @@ class SearchHit:
 
 
 async def search_entries(
-    conn: asyncpg.Connection, *, handle_prefix: str, name_prefix: str, fuzzy: bool, limit: int
+    conn: Executor, *, handle_prefix: str, name_prefix: str, fuzzy: bool, limit: int
 ) -> list[SearchHit]:
     """Up to `limit` hits per tier, best tier first; the caller removes duplicates."""
     rows = await conn.fetch(

@@ -1,0 +1,57 @@
+"""Settings: defaults, and a clear message for every malformed value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from directory.settings import SettingsError, load_settings
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.database_url is None
+    assert settings.domain == "localhost:8000"
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8000
+    assert settings.log_level == "info"
+    assert settings.data_dir == Path("./data").absolute()
+    assert settings.embedded_pgdata == settings.data_dir / "pg"
+
+
+def test_values_are_read() -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://u@db/h",
+            "HIRONDELLE_DOMAIN": "Dir.Example.ORG",
+            "HIRONDELLE_DATA_DIR": "/var/lib/hirondelle",
+            "HIRONDELLE_HOST": "0.0.0.0",
+            "HIRONDELLE_PORT": "9000",
+            "HIRONDELLE_LOG_LEVEL": "DEBUG",
+            "HIRONDELLE_MAX_BODY_BYTES": "1048576",
+        }
+    )
+    assert settings.database_url == "postgresql://u@db/h"
+    assert settings.domain == "dir.example.org"
+    assert settings.data_dir == Path("/var/lib/hirondelle")
+    assert (settings.host, settings.port, settings.log_level) == ("0.0.0.0", 9000, "debug")
+    assert settings.max_body_bytes == 1048576
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://x", "must start with postgresql://"),
+        ("HIRONDELLE_DOMAIN", "not a domain", "is not a host name"),
+        ("HIRONDELLE_DOMAIN", "https://dir.example", "is not a host name"),
+        ("HIRONDELLE_PORT", "eighty", "must be a whole number"),
+        ("HIRONDELLE_PORT", "70000", "between 1 and 65535"),
+        ("HIRONDELLE_LOG_LEVEL", "loud", "must be one of"),
+        ("HIRONDELLE_MAX_BODY_BYTES", "10", "between 1024"),
+    ],
+)
+def test_bad_values__name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as raised:
+        load_settings({name: value})
+    assert name in str(raised.value)
