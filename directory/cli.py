@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -170,7 +171,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
         server_header=False,
     )
+    # Uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that was
+    # there before it; with the default one the process dies before the embedded database is
+    # stopped. A handler of our own makes SIGTERM end `serve` normally.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     uvicorn.Server(config).run()
+    if database.embedded is not None:
+        database.embedded.stop()
     return EXIT_OK
 
 
