@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except asyncpg.PostgresError as exc:
         logging.getLogger(__name__).debug("database error", exc_info=True)
         return _fail(f"the database refused the operation: {exc}")
+    except TimeoutError:
+        return _fail("the database did not answer in time")
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 

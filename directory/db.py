@@ -14,14 +14,16 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """Release a pooled connection as it is: pooled connections hold no session state."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """Open the application's pool; raise asyncpg/OSError errors to the caller."""
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, command_timeout: float | None = 60
+) -> asyncpg.Pool:
+    """Open a pool (statements time out after `command_timeout` seconds; None: never)."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         reset=_keep_session,
-        command_timeout=60,
+        command_timeout=command_timeout,
         server_settings={"application_name": "hirondelle", "jit": "off"},
     )
     assert pool is not None

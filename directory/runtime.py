@@ -61,9 +61,9 @@ async def pending(database: Database) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def open_pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
-    """A small pool for one CLI command."""
+    """A small pool for one CLI command; its statements may run as long as they need."""
     try:
-        pool = await db.create_pool(database.dsn, min_size=1, max_size=4)
+        pool = await db.create_pool(database.dsn, min_size=1, max_size=4, command_timeout=None)
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot reach {database.description}: {exc}") from None
     try:

@@ -79,7 +79,11 @@ CREATE INDEX entries_updated_at ON entries (updated_at, id);
 
 CREATE TABLE accounts (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    entry_id      bigint NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    -- Deferrable so that a bulk import can link accounts before it inserts their entries, and
+    -- render each entry once (store/imports.py).
+    entry_id      bigint NOT NULL
+                  CONSTRAINT accounts_entry REFERENCES entries (id) ON DELETE CASCADE
+                  DEFERRABLE INITIALLY IMMEDIATE,
     network       network NOT NULL,
     handle        text NOT NULL CHECK (char_length(handle) BETWEEN 3 AND 320),
     handle_key    text COLLATE "C" NOT NULL,

@@ -50,7 +50,7 @@ CREATE TEMPORARY TABLE import_rows (
     display_name text NOT NULL, name_key text COLLATE "C" NOT NULL,
     fedi_handle text, fedi_key text COLLATE "C", fedi_url text,
     bsky_handle text, bsky_key text COLLATE "C", bsky_url text,
-    entry_id bigint
+    entry_id bigint, is_new boolean
 ) ON COMMIT DROP
 """
 
@@ -71,32 +71,23 @@ SELECT r.line, 'handle_taken', e.x_account_id::text
 ORDER BY 1
 """
 
-_INSERT_NEW = """
-WITH inserted AS (
-    INSERT INTO entries (x_account_id, x_handle, display_name, name_key, status, published_at,
-                         x_proof_method, x_proof_level, consent_listed, consent_federated,
-                         consent_findable, consent_public)
-    SELECT x_account_id, x_handle, display_name, name_key, 'published', now(),
-           'vouched', $1, true, $2, $3, $4
-    FROM import_rows r
-    WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.x_account_id = r.x_account_id
-                      AND e.origin_host IS NULL AND e.status <> 'withdrawn')
-    ORDER BY line
-    RETURNING id, x_account_id
-)
-UPDATE import_rows r SET entry_id = i.id FROM inserted i WHERE i.x_account_id = r.x_account_id
+# Entry ids are assigned first, and accounts inserted before their entries (the foreign key is
+# deferred), so that the render trigger sees each new entry's accounts and renders it once.
+_ASSIGN_EXISTING = """
+UPDATE import_rows r SET entry_id = e.id, is_new = false
+FROM entries e
+WHERE e.x_account_id = r.x_account_id AND e.origin_host IS NULL AND e.status <> 'withdrawn'
+"""
+
+_ASSIGN_NEW = """
+UPDATE import_rows SET entry_id = nextval(pg_get_serial_sequence('entries', 'id')), is_new = true
+WHERE entry_id IS NULL
 """
 
 _UPDATE_EXISTING = """
-WITH changed AS (
-    UPDATE entries e SET x_handle = r.x_handle, display_name = r.display_name,
-                         name_key = r.name_key
-    FROM import_rows r
-    WHERE r.entry_id IS NULL AND e.x_account_id = r.x_account_id
-      AND e.origin_host IS NULL AND e.status <> 'withdrawn'
-    RETURNING e.id, e.x_account_id
-)
-UPDATE import_rows r SET entry_id = c.id FROM changed c WHERE c.x_account_id = r.x_account_id
+UPDATE entries e SET x_handle = r.x_handle, display_name = r.display_name, name_key = r.name_key
+FROM import_rows r
+WHERE NOT r.is_new AND e.id = r.entry_id
 """
 
 _ACCOUNTS = """
@@ -112,6 +103,16 @@ SELECT entry_id, 'bluesky'::network, bsky_handle, bsky_key, bsky_url, 'vouched',
                    AND p.network = 'bluesky' AND p.is_primary)
   FROM import_rows r WHERE bsky_handle IS NOT NULL
 ON CONFLICT ON CONSTRAINT account_once_per_entry DO NOTHING
+"""
+
+_INSERT_NEW = """
+INSERT INTO entries (id, x_account_id, x_handle, display_name, name_key, status, published_at,
+                     x_proof_method, x_proof_level, consent_listed, consent_federated,
+                     consent_findable, consent_public)
+OVERRIDING SYSTEM VALUE
+SELECT entry_id, x_account_id, x_handle, display_name, name_key, 'published', now(),
+       'vouched', $1, true, $2, $3, $4
+FROM import_rows WHERE is_new ORDER BY line
 """
 
 _PROOFS = """
@@ -159,21 +160,28 @@ async def apply_staged(
 ) -> ImportCounts:
     """Create or update entries from the staged rows, link accounts, record proof and consent."""
     level = XProofMethod.VOUCHED.level
-    status = await conn.execute(
+    await conn.execute(_ASSIGN_EXISTING)
+    await conn.execute(_ASSIGN_NEW)
+    await conn.execute(_UPDATE_EXISTING)
+    await conn.execute("SET CONSTRAINTS accounts_entry DEFERRED")
+    await conn.execute(_ACCOUNTS)
+    await conn.execute(
         _INSERT_NEW,
         level,
         Purpose.FEDERATED in consents,
         Purpose.FINDABLE in consents,
         Purpose.PUBLIC in consents,
     )
-    created = int(status.split()[-1])
-    status = await conn.execute(_UPDATE_EXISTING)
-    updated = int(status.split()[-1])
-    await conn.execute(_ACCOUNTS)
+    await conn.execute("SET CONSTRAINTS accounts_entry IMMEDIATE")
     await conn.execute(_PROOFS, level, statement, recorded_by)
     await conn.execute(_CONSENTS, sorted(p.value for p in consents), CONSENT_TEXT_VERSION)
     await conn.execute(_RAISE_PROOF, level)
-    return ImportCounts(created=created, updated=updated)
+    counts = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE is_new) AS created,"
+        " count(*) FILTER (WHERE NOT is_new) AS updated FROM import_rows"
+    )
+    assert counts is not None
+    return ImportCounts(created=counts["created"], updated=counts["updated"])
 
 
 def _record(r: ImportRow) -> tuple[object, ...]:

@@ -16,24 +16,40 @@ _TOP = "\U0010ffff"
 # The fuzzy tier ranks at most this many trigram candidates, so common words stay fast.
 FUZZY_CANDIDATES = 2000
 
+_X_PREFIX = "x_handle_key >= $1 AND x_handle_key < $2"
+_NEW_PREFIX = (
+    "EXISTS (SELECT 1 FROM accounts a WHERE a.entry_id = entries.id"
+    " AND a.handle_key >= $1 AND a.handle_key < $2)"
+)
+_NAME_PREFIX = f"name_key >= $3 AND name_key < $3 || '{_TOP}'"
+_VISIBLE = "status = 'published' AND consent_public"
+
+# The tiers are disjoint (each leaves out what an earlier tier finds) and the outer LIMIT stops
+# the Append as soon as the page is full, so the fuzzy tier only runs when prefixes run short.
 _SEARCH = f"""
-(SELECT id, doc, 0 AS tier FROM entries
-  WHERE x_handle_key >= $1 AND x_handle_key < $2 AND status = 'published' AND consent_public
-  ORDER BY x_handle_key LIMIT $4)
-UNION ALL
-(SELECT e.id, e.doc, 1 FROM accounts a JOIN entries e ON e.id = a.entry_id
-  WHERE a.handle_key >= $1 AND a.handle_key < $2 AND e.status = 'published' AND e.consent_public
-  ORDER BY a.handle_key LIMIT $4)
-UNION ALL
-(SELECT id, doc, 2 FROM entries
-  WHERE name_key >= $3 AND name_key < $3 || '{_TOP}' AND status = 'published' AND consent_public
-  ORDER BY name_key LIMIT $4)
-UNION ALL
-(SELECT id, doc, 3 FROM (
-    SELECT id, doc, word_similarity($3, name_key) AS score FROM entries
-    WHERE $5 AND $3 <% name_key AND status = 'published' AND consent_public
-    LIMIT {FUZZY_CANDIDATES}) AS candidates
-  ORDER BY score DESC, id LIMIT $4)
+SELECT id, doc, tier FROM (
+  (SELECT id, doc, 0 AS tier FROM entries
+    WHERE {_X_PREFIX} AND {_VISIBLE}
+    ORDER BY x_handle_key LIMIT $4)
+  UNION ALL
+  (SELECT e.id, e.doc, 1 FROM accounts a JOIN entries e ON e.id = a.entry_id
+    WHERE a.handle_key >= $1 AND a.handle_key < $2
+      AND e.status = 'published' AND e.consent_public
+      AND NOT (e.x_handle_key >= $1 AND e.x_handle_key < $2)
+    ORDER BY a.handle_key LIMIT $4)
+  UNION ALL
+  (SELECT id, doc, 2 FROM entries
+    WHERE {_NAME_PREFIX} AND {_VISIBLE} AND NOT ({_X_PREFIX}) AND NOT {_NEW_PREFIX}
+    ORDER BY name_key LIMIT $4)
+  UNION ALL
+  (SELECT id, doc, 3 FROM (
+      SELECT id, doc, word_similarity($3, name_key) AS score FROM entries
+      WHERE $5 AND $3 <% name_key AND {_VISIBLE}
+        AND NOT ({_NAME_PREFIX}) AND NOT ({_X_PREFIX}) AND NOT {_NEW_PREFIX}
+      LIMIT {FUZZY_CANDIDATES}) AS candidates
+    ORDER BY score DESC, id LIMIT $4)
+) AS tiers
+LIMIT $4
 """
 
 
@@ -49,7 +65,7 @@ class SearchHit:
 async def search_entries(
     conn: Executor, *, handle_prefix: str, name_prefix: str, fuzzy: bool, limit: int
 ) -> list[SearchHit]:
-    """Up to `limit` hits per tier, best tier first; the caller removes duplicates."""
+    """Up to `limit` hits, best tier first (an entry with two matching new handles may repeat)."""
     rows = await conn.fetch(
         _SEARCH,
         handle_prefix,

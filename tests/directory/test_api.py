@@ -176,6 +176,23 @@ async def test_search__fuzzy(client: httpx.AsyncClient, pool: asyncpg.Pool) -> N
     assert {r["x_handle"] for r in results} == {"marie_curie", "pierre"}
 
 
+async def test_search__an_entry_appears_once(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    # Given an entry whose X handle, both new handles and name all start with the query
+    await published_entry(
+        pool,
+        x_handle="camille",
+        display_name="Camille Claudel",
+        fediverse="camille@art.test",
+        bluesky="camille.bsky.test",
+    )
+    # When searching for it, Then it is listed once
+    response = await client.get(f"{API}/search", params={"q": "camille"})
+    assert [r["x_handle"] for r in response.json()["results"]] == ["camille"]
+    assert response.json()["next_cursor"] is None
+
+
 async def test_search__pages_with_cursor(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await _directory(pool)
     seen: list[str] = []
