@@ -38,7 +38,7 @@ def create_app(
             yield
             return
         assert dsn is not None
-        app.state.pool = await db.create_pool(dsn)
+        app.state.pool = await db.create_pool(dsn, max_size=settings.db_pool_size)
         try:
             yield
         finally:
@@ -63,8 +63,7 @@ def create_app(
 
 async def _directory_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DirectoryError)
-    status = 415 if exc.code == "unsupported_media_type" else exc.status
-    return error(status, exc.code, exc.detail)
+    return error(exc.status, exc.code, exc.detail)
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:

@@ -135,8 +135,8 @@ def cmd_version(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    database = runtime.open_database(settings)
-    applied = asyncio.run(runtime.migrate(database))
+    with runtime.open_database(settings) as database:
+        applied = asyncio.run(runtime.migrate(database))
     print(
         f"applied {len(applied)} migration(s): {', '.join(applied)}"
         if applied
@@ -146,24 +146,28 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    with runtime.open_database(settings) as database:
+        if database.embedded is not None:
+            asyncio.run(runtime.migrate(database))
+        else:
+            waiting = asyncio.run(runtime.pending(database))
+            if waiting:
+                names = ", ".join(waiting)
+                raise CommandFailed(
+                    f"the database needs migrations ({names}): run `hirondelle migrate`"
+                )
+        _run_server(settings, database, args)
+    return EXIT_OK
+
+
+def _run_server(settings: Settings, database: runtime.Database, args: argparse.Namespace) -> None:
+    import uvicorn  # only the serve command needs the server
 
     from directory.app import create_app
 
-    database = runtime.open_database(settings)
-    if database.embedded is not None:
-        asyncio.run(runtime.migrate(database))
-    else:
-        waiting = asyncio.run(runtime.pending(database))
-        if waiting:
-            raise CommandFailed(
-                f"the database needs migrations ({', '.join(waiting)}): run `hirondelle migrate`"
-            )
     host, port = args.host or settings.host, args.port or settings.port
-    print(
-        f"Hirondelle {__version__} on http://{host}:{port} ({database.description})",
-        file=sys.stderr,
-    )
+    where = f"http://{host}:{port} ({database.description})"
+    print(f"Hirondelle {__version__} on {where}", file=sys.stderr)
     config = uvicorn.Config(
         create_app(settings, dsn=database.dsn),
         host=host,
@@ -171,6 +175,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
     )
     # Uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that was
@@ -178,9 +183,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # stopped. A handler of our own makes SIGTERM end `serve` normally.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     uvicorn.Server(config).run()
-    if database.embedded is not None:
-        database.embedded.stop()
-    return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,7 +196,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     except imports.ImportFileError as exc:
         raise CommandFailed(f"{args.file}: {exc}") from None
     progress = _progress_printer(sys.stderr)
-    progress(f"read {len(parsed.rows) + len(parsed.errors):,} rows, {len(parsed.errors):,} refused")
+    progress(
+        f"rows read: {len(parsed.rows) + len(parsed.errors):,}; refused: {len(parsed.errors):,}"
+    )
     report = _run(
         settings,
         lambda pool: imports.import_rows(
@@ -287,9 +291,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(settings: Settings, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
     """Run one piece of async work with a pool on the command's database."""
-    database = runtime.open_database(settings)
 
-    async def go() -> T:
+    async def go(database: runtime.Database) -> T:
+        if database.embedded is not None:  # the single-machine default keeps itself current
+            await runtime.migrate(database)
         waiting = await runtime.pending(database)
         if waiting:
             raise CommandFailed(
@@ -298,7 +303,8 @@ def _run(settings: Settings, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         async with runtime.open_pool(database) as pool:
             return await work(pool)
 
-    return asyncio.run(go())
+    with runtime.open_database(settings) as database:
+        return asyncio.run(go(database))
 
 
 def _parse_consents(text: str) -> frozenset[Purpose]:

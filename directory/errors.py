@@ -31,6 +31,11 @@ class Conflict(DirectoryError):
     code = "conflict"
 
 
+class UnsupportedMediaType(DirectoryError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class TooLarge(DirectoryError):
     status = 413
     code = "too_large"

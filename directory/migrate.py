@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -49,7 +50,11 @@ def migrations_dir() -> Path:
 
 def load_migrations(directory: Path | None = None) -> list[Migration]:
     """Read NNNN_name.sql files in version order; refuse gaps, duplicates and stray names."""
-    folder = directory or migrations_dir()
+    return list(_load(directory or migrations_dir()))
+
+
+@functools.cache
+def _load(folder: Path) -> tuple[Migration, ...]:
     found: list[Migration] = []
     for path in sorted(folder.glob("*.sql")):
         match = _NAME.fullmatch(path.name)
@@ -59,7 +64,7 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
             raise MigrationError(f"{migration.name}: expected migration number {expected:04d}")
-    return found
+    return tuple(found)
 
 
 async def apply_migrations(
@@ -71,6 +76,7 @@ async def apply_migrations(
     try:
         await connection.execute(_CREATE_TABLE)
         applied = await _applied_checksums(connection)
+        _check_known(wanted, applied)
         done: list[Migration] = []
         for migration in wanted:
             if migration.version in applied:
@@ -97,12 +103,22 @@ async def pending_migrations(
     wanted = list(migrations) if migrations is not None else load_migrations()
     exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     applied = await _applied_checksums(connection) if exists else {}
+    _check_known(wanted, applied)
     return [m for m in wanted if m.version not in applied]
 
 
 async def _applied_checksums(connection: Conn) -> dict[int, str]:
     rows = await connection.fetch("SELECT version, checksum FROM schema_migrations")
     return {row["version"]: row["checksum"] for row in rows}
+
+
+def _check_known(wanted: Sequence[Migration], applied: dict[int, str]) -> None:
+    newer = sorted(set(applied) - {m.version for m in wanted})
+    if newer:
+        raise MigrationError(
+            f"the database has migration(s) {', '.join(f'{v:04d}' for v in newer)} that this"
+            " release does not know: it was migrated by a newer Hirondelle"
+        )
 
 
 def _check_unchanged(migration: Migration, checksum: str) -> None:

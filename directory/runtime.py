@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -34,17 +34,22 @@ class Database:
         return "the embedded PostgreSQL"
 
 
-def open_database(settings: Settings) -> Database:
+@contextlib.contextmanager
+def open_database(settings: Settings) -> Iterator[Database]:
     """DATABASE_URL when set; otherwise the embedded server in the data directory.
 
-    The embedded server is started if it is not running, and stopped when this process ends
-    only if this process started it.
+    The embedded server is started if it is not running, and stopped when the block ends only
+    if this call started it (a `serve` running beside a command keeps its server).
     """
     if settings.database_url is not None:
-        return Database(settings.database_url, None)
+        yield Database(settings.database_url, None)
+        return
     started_here = not _postmaster_running(settings.embedded_pgdata)
     server = start_embedded(settings.embedded_pgdata, stop_at_exit=started_here)
-    return Database(server.uri, server)
+    try:
+        yield Database(server.uri, server)
+    finally:
+        server.stop()
 
 
 async def migrate(database: Database) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ class Settings:
     port: int
     log_level: str
     max_body_bytes: int
+    db_pool_size: int
+    forwarded_allow_ips: str
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -43,7 +46,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("DATABASE_URL", "").strip() or None
     if database_url is not None and not database_url.startswith(("postgres://", "postgresql://")):
         raise SettingsError("DATABASE_URL must start with postgresql:// (or postgres://)")
-    domain = env.get("HIRONDELLE_DOMAIN", "localhost:8000").strip().lower()
+    domain = env.get("HIRONDELLE_DOMAIN", "").strip().lower() or "localhost:8000"
     if not _DOMAIN.match(domain):
         raise SettingsError(
             f"HIRONDELLE_DOMAIN={domain!r} is not a host name such as dir.example.org"
@@ -51,14 +54,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=database_url,
         domain=domain,
-        data_dir=Path(env.get("HIRONDELLE_DATA_DIR", "./data")).expanduser().absolute(),
-        host=env.get("HIRONDELLE_HOST", "127.0.0.1").strip(),
+        data_dir=Path(env.get("HIRONDELLE_DATA_DIR", "").strip() or "./data")
+        .expanduser()
+        .absolute(),
+        host=_read_host(env),
         port=_read_int(env, "HIRONDELLE_PORT", 8000, 1, 65535),
         log_level=_read_choice(env, "HIRONDELLE_LOG_LEVEL", "info", LOG_LEVELS),
         max_body_bytes=_read_int(
             env, "HIRONDELLE_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 512 * 1024 * 1024
         ),
+        db_pool_size=_read_int(env, "HIRONDELLE_DB_POOL_SIZE", 10, 2, 1000),
+        forwarded_allow_ips=env.get("HIRONDELLE_FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1",
     )
+
+
+def _read_host(env: Mapping[str, str]) -> str:
+    host = env.get("HIRONDELLE_HOST", "").strip() or "127.0.0.1"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _DOMAIN.match(host.lower()) or ":" in host:
+            raise SettingsError(
+                f"HIRONDELLE_HOST={host!r} must be an IP address (0.0.0.0 for every interface)"
+                " or a host name"
+            ) from None
+    return host
 
 
 def _read_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

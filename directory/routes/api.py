@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from directory.errors import DirectoryError, InvalidInput
+from directory.errors import DirectoryError, InvalidInput, UnsupportedMediaType
 from directory.routes.openapi import openapi
 from directory.routes.responses import document, documents, pool_of
 from directory.services import lookup
@@ -48,7 +48,7 @@ async def match(request: Request) -> Response:
     """POST /match with {"x_account_ids": [...]} or {"x_handles": [...]}."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise DirectoryError("send the body as application/json", code="unsupported_media_type")
+        raise UnsupportedMediaType("send the body as application/json")
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:

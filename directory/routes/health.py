@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from directory.migrate import pending_migrations
+from directory.migrate import MigrationError, pending_migrations
 from directory.routes.responses import data, error, pool_of
 
 
@@ -23,6 +23,8 @@ async def readyz(request: Request) -> Response:
             pending = await pending_migrations(conn)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         return error(503, "database_unavailable", f"the database does not answer: {exc}")
+    except MigrationError as exc:
+        return error(503, "schema_mismatch", str(exc))
     if pending:
         names = ", ".join(m.name for m in pending)
         return error(503, "migrations_pending", f"run `hirondelle migrate`: {names}")

@@ -135,22 +135,25 @@ async def import_rows(
     update_existing: bool = False,
     progress: ProgressFn | None = None,
 ) -> ImportReport:
-    """Write checked rows in one transaction: all of them, or with `partial`, the good ones."""
+    """Write checked rows in one transaction: all of them, or with `partial`, the good ones.
+
+    Rows that clash with the directory (a person who withdrew, an entry that exists, a handle
+    that belongs to someone else) are reported together with the file's own bad rows.
+    """
     if Purpose.LISTED not in consents:
         raise ValueError("an import publishes entries, so it needs the 'listed' consent")
     say = progress or (lambda _message: None)
-    errors = list(parsed.errors)
-    if errors and not partial:
-        return ImportReport(len(parsed.rows) + len(errors), 0, 0, errors, committed=False)
+    total = len(parsed.rows) + len(parsed.errors)
     async with pool.acquire() as conn, conn.transaction():
-        say(f"staging {len(parsed.rows):,} rows")
+        say(f"checking {len(parsed.rows):,} rows against the directory")
         await store.stage_rows(conn, parsed.rows)
         clashes = await store.find_clashes(conn, update_existing=update_existing)
-        errors += [RowError(c.line, c.reason) for c in clashes]
-        errors.sort(key=lambda e: e.line)
-        total = len(parsed.rows) + len(parsed.errors)
-        if clashes and not partial:
-            return ImportReport(total, 0, 0, errors, committed=False)
+        errors = sorted(
+            [*parsed.errors, *(RowError(c.line, c.reason) for c in clashes)],
+            key=lambda e: e.line,
+        )
+        if errors and not partial:
+            return ImportReport(total, 0, 0, errors, committed=False)  # only temp rows to drop
         await store.drop_lines(conn, [c.line for c in clashes])
         say("writing entries, accounts, proofs and consents")
         counts = await store.apply_staged(

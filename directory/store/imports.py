@@ -124,14 +124,16 @@ _CONSENTS = """
 INSERT INTO consents (entry_id, purpose, granted, text_version, source)
 SELECT r.entry_id, p.purpose, true, $2, 'organisation'
 FROM import_rows r CROSS JOIN unnest($1::consent_purpose[]) AS p(purpose)
+WHERE r.is_new
 ORDER BY r.line
 """
 
+# Entries that were already here keep their status and the person's own consent choices: the
+# organisation's statement of consent covers the entries it creates, nothing more.
 _RAISE_PROOF = """
-UPDATE entries e SET x_proof_method = 'vouched', x_proof_level = $1,
-       status = 'published', published_at = coalesce(e.published_at, now())
+UPDATE entries e SET x_proof_method = 'vouched', x_proof_level = $1
 FROM import_rows r
-WHERE e.id = r.entry_id AND (e.x_proof_level < $1 OR e.status <> 'published')
+WHERE e.id = r.entry_id AND NOT r.is_new AND e.x_proof_level < $1
 """
 
 

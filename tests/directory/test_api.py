@@ -176,9 +176,7 @@ async def test_search__fuzzy(client: httpx.AsyncClient, pool: asyncpg.Pool) -> N
     assert {r["x_handle"] for r in results} == {"marie_curie", "pierre"}
 
 
-async def test_search__an_entry_appears_once(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
-) -> None:
+async def test_search__an_entry_appears_once(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     # Given an entry whose X handle, both new handles and name all start with the query
     await published_entry(
         pool,
@@ -396,6 +394,15 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 async def test_readiness__pending_migration(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await pool.execute("DELETE FROM schema_migrations")
     _error(await client.get("/readyz"), 503, "migrations_pending")
+
+
+async def test_readiness__schema_newer_than_the_code(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await pool.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, '0999_x.sql', 'x')"
+    )
+    _error(await client.get("/readyz"), 503, "schema_mismatch")
 
 
 async def test_landing_page__html_with_headers(client: httpx.AsyncClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import asyncpg
@@ -10,6 +11,7 @@ import orjson
 import pytest
 
 from directory.cli import main
+from directory.services import entries
 from tests import postgres
 
 HEADER = "x_account_id,x_handle,display_name,fediverse,bluesky\n"
@@ -77,7 +79,7 @@ async def test_import__good_file(
     assert await cli(["entries", "import", _csv(tmp_path, GOOD)]) == 0
     captured = capsys.readouterr()
     assert "imported 3 new and 0 updated entries" in captured.out
-    assert "read 3 rows" in captured.err  # progress lines go to standard error
+    assert "rows read: 3" in captured.err  # progress lines go to standard error
     assert await _count(env, "SELECT count(*) FROM entries WHERE status = 'published'") == 3
     assert await _count(env, "SELECT count(*) FROM accounts WHERE proof_method = 'vouched'") == 4
     assert await _count(env, "SELECT count(*) FROM proofs WHERE method = 'vouched'") == 3
@@ -370,3 +372,51 @@ async def test_import__many_rows(
         env, "SELECT count(*) FROM entries WHERE doc::text LIKE '%user19999@m.test%'"
     )
     assert doc == 1
+
+
+async def test_import__update_keeps_the_persons_own_choices(
+    env: str, pool: asyncpg.Pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a person who registered themselves and has not consented to be public or listed
+    pending = await entries.create_entry(
+        pool, x_account_id="12", x_handle="jack", display_name="Jack"
+    )
+    # When the organisation imports them with --update
+    assert await cli(["entries", "import", _csv(tmp_path, GOOD), "--update"]) == 0
+    assert "imported 2 new and 1 updated" in capsys.readouterr().out
+    # Then the entry is vouched for and linked, but neither published nor given consents
+    entry = await entries.get_entry(pool, pending.id)
+    assert entry.status.value == "pending"
+    assert entry.consents == frozenset()
+    assert entry.x_proof_level == 1
+    assert {a.handle for a in entry.accounts} == {"jack@mastodon.test", "jack.bsky.test"}
+    assert await _count(env, "SELECT count(*) FROM consents WHERE source = 'organisation'") == 4
+
+
+async def test_import__file_errors_and_clashes_reported_together(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await cli(["entries", "import", _csv(tmp_path, GOOD)]) == 0
+    capsys.readouterr()
+    mixed = HEADER + "12,jack,Jack,@jack@mastodon.test,\n" + "abc,bad,Bad,@b@m.test,\n"
+    path = _csv(tmp_path, mixed, "mixed.csv")
+    assert await cli(["entries", "import", path]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:2: this X account is already in the directory" in err
+    assert f"{path}:3: 'abc' is not an X account id" in err
+
+
+async def test_embedded_default__every_command_migrates_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no DATABASE_URL and a fresh data directory
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("HIRONDELLE_DATA_DIR", str(tmp_path / "data"))
+    os.chmod(tmp_path, 0o755)  # noqa: S103  (as root, the server runs as its own system user)
+    # When the first command is an import, Then it creates, migrates and uses the database
+    assert await cli(["entries", "import", _csv(tmp_path, GOOD)]) == 0
+    assert "imported 3 new" in capsys.readouterr().out
+    assert await cli(["entries", "list"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    # And leaves no server running behind it
+    assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists()

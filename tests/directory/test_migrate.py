@@ -89,3 +89,14 @@ def test_load__refuses_gaps_and_stray_names(tmp_path: Path, files: list[str], me
         (tmp_path / name).write_text("SELECT 1;")
     with pytest.raises(MigrationError, match=message):
         load_migrations(tmp_path)
+
+
+async def test_database_newer_than_the_code__is_refused(empty_conn: asyncpg.Connection) -> None:
+    await apply_migrations(empty_conn)
+    await empty_conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, '0999_x.sql', 'x')"
+    )
+    with pytest.raises(MigrationError, match="migrated by a newer Hirondelle"):
+        await apply_migrations(empty_conn)
+    with pytest.raises(MigrationError, match="0999"):
+        await pending_migrations(empty_conn)

@@ -49,9 +49,32 @@ def test_values_are_read() -> None:
         ("HIRONDELLE_PORT", "70000", "between 1 and 65535"),
         ("HIRONDELLE_LOG_LEVEL", "loud", "must be one of"),
         ("HIRONDELLE_MAX_BODY_BYTES", "10", "between 1024"),
+        ("HIRONDELLE_HOST", "not a host!", "must be an IP address"),
+        ("HIRONDELLE_HOST", "example.org:80", "must be an IP address"),
+        ("HIRONDELLE_DB_POOL_SIZE", "1", "between 2 and 1000"),
     ],
 )
 def test_bad_values__name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message) as raised:
         load_settings({name: value})
     assert name in str(raised.value)
+
+
+def test_empty_values_mean_the_default() -> None:
+    names = [
+        "DATABASE_URL",
+        "HIRONDELLE_DOMAIN",
+        "HIRONDELLE_DATA_DIR",
+        "HIRONDELLE_HOST",
+        "HIRONDELLE_PORT",
+        "HIRONDELLE_LOG_LEVEL",
+        "HIRONDELLE_MAX_BODY_BYTES",
+        "HIRONDELLE_DB_POOL_SIZE",
+        "HIRONDELLE_FORWARDED_ALLOW_IPS",
+    ]
+    assert load_settings(dict.fromkeys(names, " ")) == load_settings({})
+
+
+def test_host_accepts_addresses_and_names() -> None:
+    for host in ("0.0.0.0", "::", "::1", "localhost", "web.internal"):
+        assert load_settings({"HIRONDELLE_HOST": host}).host == host
