@@ -2,50 +2,81 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 import asyncpg
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from activitypub.safehttp import make_client
 from directory import db
 from directory.errors import DirectoryError
 from directory.limits import BodyLimit, BodyTooLarge
-from directory.routes import api, health, pages
+from directory.routes import actors, api, health, inbox, mastodon, pages, wellknown
 from directory.routes.responses import error
+from directory.services.federation import (
+    Federation,
+    KeyMaker,
+    fetch_policy,
+    make_rsa_key,
+    utc_now,
+)
 from directory.settings import Settings
+from directory.urls import Urls
+from directory.worker import Worker
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, *, dsn: str | None = None, pool: asyncpg.Pool | None = None
+    settings: Settings,
+    *,
+    dsn: str | None = None,
+    pool: asyncpg.Pool | None = None,
+    client: httpx.AsyncClient | None = None,
+    now: Callable[[], datetime] = utc_now,
+    make_key: KeyMaker = make_rsa_key,
+    run_worker: bool = False,
 ) -> Starlette:
-    """The web application; it opens a pool on `dsn` at start-up unless given one."""
+    """The web application; it opens a pool on `dsn` at start-up unless given one.
+
+    With `run_worker`, the background worker runs in the same process (`hirondelle serve`).
+    """
     if (dsn is None) == (pool is None):
         raise ValueError("give create_app either a dsn or a pool")
+    policy = fetch_policy(settings)
+
+    def federation(pool: asyncpg.Pool, client: httpx.AsyncClient) -> Federation:
+        urls = Urls(settings.domain)
+        return Federation(urls, pool, client, policy, now=now, make_key=make_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if pool is not None:
-            app.state.pool = pool
+        async with contextlib.AsyncExitStack() as stack:
+            if pool is None:
+                assert dsn is not None
+                opened = await db.create_pool(dsn, max_size=settings.db_pool_size)
+                stack.push_async_callback(opened.close)
+                http = client or make_client(policy, verify=settings.ca_bundle or True)
+                if client is None:
+                    stack.push_async_callback(http.aclose)
+                app.state.pool = opened
+                app.state.federation = federation(opened, http)
+            if run_worker:
+                await stack.enter_async_context(_background_worker(app.state.federation))
             yield
-            return
-        assert dsn is not None
-        app.state.pool = await db.create_pool(dsn, max_size=settings.db_pool_size)
-        try:
-            yield
-        finally:
-            await app.state.pool.close()
 
     app = Starlette(
-        routes=[*api.routes, *health.routes, *pages.routes],
+        routes=all_routes(),
         middleware=[Middleware(BodyLimit, limit=settings.max_body_bytes)],
         exception_handlers={
             DirectoryError: _directory_error,
@@ -58,7 +89,32 @@ def create_app(
     app.state.settings = settings
     if pool is not None:
         app.state.pool = pool
+        app.state.federation = federation(pool, client or make_client(policy))
     return app
+
+
+def all_routes() -> list[BaseRoute]:
+    """Every route of the application."""
+    return [
+        *api.routes,
+        *health.routes,
+        *wellknown.routes,
+        *actors.routes,
+        *inbox.routes,
+        *mastodon.routes,
+        *pages.routes,
+    ]
+
+
+@contextlib.asynccontextmanager
+async def _background_worker(fed: Federation) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(Worker(fed).run(stop), name="hirondelle-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
 
 
 async def _directory_error(request: Request, exc: Exception) -> Response:
@@ -83,4 +139,4 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def route_paths() -> list[str]:
     """Every route path (for documentation and tests)."""
-    return [r.path for r in [*api.routes, *health.routes, *pages.routes] if isinstance(r, Route)]
+    return [r.path for r in all_routes() if isinstance(r, Route)]

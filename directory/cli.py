@@ -20,8 +20,9 @@ from directory.embedded import EmbeddedDatabaseError
 from directory.errors import DirectoryError
 from directory.migrate import MigrationError
 from directory.models import ConsentRecord, Entry, EntryStatus, Purpose
-from directory.services import entries, exports, imports
+from directory.services import entries, exports, imports, moves
 from directory.settings import Settings, SettingsError, load_settings
+from directory.worker import Worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
         command=cmd_migrate
     )
+    commands.add_parser(
+        "worker", help="run the background worker alone (deliveries, received activities)"
+    ).set_defaults(command=cmd_worker)
     commands.add_parser("version", help="print the version").set_defaults(command=cmd_version)
     export = commands.add_parser(
         "export", help="write every local entry and tombstone as JSON lines"
@@ -124,6 +128,13 @@ def _add_entries_commands(actions: argparse._SubParsersAction[argparse.ArgumentP
     show.add_argument("reference", help="X account id (digits) or X handle (@name)")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(command=cmd_show)
+    move = actions.add_parser(
+        "confirm-move",
+        help="check that the entry's new fediverse account lists the entry as an alias;"
+        " if so, publish movedTo and send Move to the entry's followers",
+    )
+    move.add_argument("reference", help="X account id (digits) or X handle (@name)")
+    move.set_defaults(command=cmd_confirm_move)
     withdraw = actions.add_parser("withdraw", help="withdraw an entry, leaving only a tombstone")
     withdraw.add_argument("reference", help="X account id (digits) or X handle (@name)")
     withdraw.set_defaults(command=cmd_withdraw)
@@ -169,7 +180,7 @@ def _run_server(settings: Settings, database: runtime.Database, args: argparse.N
     where = f"http://{host}:{port} ({database.description})"
     print(f"Hirondelle {__version__} on {where}", file=sys.stderr)
     config = uvicorn.Config(
-        create_app(settings, dsn=database.dsn),
+        create_app(settings, dsn=database.dsn, run_worker=True),
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -268,6 +279,37 @@ def cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
 
     entry = _run(settings, withdraw)
     print(f"withdrew X account {entry.x_account_id}: only a tombstone remains")
+    return EXIT_OK
+
+
+def cmd_confirm_move(args: argparse.Namespace, settings: Settings) -> int:
+    async def confirm(pool: asyncpg.Pool) -> moves.Moved | moves.NotConfirmed:
+        entry = await entries.find_local_entry(pool, args.reference)
+        async with runtime.open_federation(settings, pool) as fed:
+            return await moves.confirm_move(fed, entry.x_account_id)
+
+    result = _run(settings, confirm)
+    if isinstance(result, moves.NotConfirmed):
+        print(f"not moved: {result.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    if result.already:
+        print(f"already moved to {result.target}")
+    else:
+        print(f"moved to {result.target}; Move is queued for the entry's followers")
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(pool: asyncpg.Pool) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with runtime.open_federation(settings, pool) as fed:
+            print("hirondelle: worker running (SIGTERM or Ctrl-C stops it)", file=sys.stderr)
+            await Worker(fed).run(stop)
+
+    _run(settings, work)
     return EXIT_OK
 
 

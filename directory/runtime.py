@@ -10,10 +10,13 @@ from pathlib import Path
 
 import asyncpg
 
+from activitypub.safehttp import make_client
 from directory import db
 from directory.embedded import EmbeddedServer, start_embedded
 from directory.migrate import apply_migrations, pending_migrations
+from directory.services.federation import Federation, fetch_policy
 from directory.settings import Settings
+from directory.urls import Urls
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -75,6 +78,17 @@ async def open_pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def open_federation(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Federation]:
+    """The federation context for a command: our URLs, the pool and a safe HTTP client."""
+    policy = fetch_policy(settings)
+    client = make_client(policy, verify=settings.ca_bundle or True)
+    try:
+        yield Federation(Urls(settings.domain), pool, client, policy)
+    finally:
+        await client.aclose()
 
 
 @contextlib.asynccontextmanager

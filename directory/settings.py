@@ -33,6 +33,10 @@ class Settings:
     max_body_bytes: int
     db_pool_size: int
     forwarded_allow_ips: str
+    # Local tests only: let the server talk to http:// and loopback/private peers (off by default).
+    federation_allow_http: bool = False
+    federation_allow_private: tuple[str, ...] = ()
+    ca_bundle: str | None = None  # CA certificates for outgoing https (default: the system's)
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -65,6 +69,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         db_pool_size=_read_int(env, "HIRONDELLE_DB_POOL_SIZE", 10, 2, 1000),
         forwarded_allow_ips=env.get("HIRONDELLE_FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1",
+        federation_allow_http=_read_bool(env, "HIRONDELLE_UNSAFE_ALLOW_HTTP"),
+        federation_allow_private=_read_networks(env, "HIRONDELLE_UNSAFE_ALLOW_PRIVATE_ADDRESSES"),
+        ca_bundle=env.get("HIRONDELLE_CA_BUNDLE", "").strip() or None,
     )
 
 
@@ -79,6 +86,29 @@ def _read_host(env: Mapping[str, str]) -> str:
                 " or a host name"
             ) from None
     return host
+
+
+def _read_bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} must be true or false")
+
+
+def _read_networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    networks = []
+    for part in env.get(name, "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {part.strip()!r} is not an address or CIDR range"
+            ) from None
+    return tuple(networks)
 
 
 def _read_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

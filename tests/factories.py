@@ -17,6 +17,7 @@ async def published_entry(
     fediverse: str | None = "@jack@mastodon.test",
     bluesky: str | None = None,
     public: bool = True,
+    findable: bool = False,
 ) -> Entry:
     """A published, vouched entry with the given new accounts."""
     entry = await entries.create_entry(
@@ -31,6 +32,9 @@ async def published_entry(
         pool, entry.id, method=XProofMethod.VOUCHED, statement="test", recorded_by="tests"
     )
     await entries.set_consents(
-        pool, entry.id, {Purpose.LISTED: True, Purpose.PUBLIC: public}, source="self"
+        pool,
+        entry.id,
+        {Purpose.LISTED: True, Purpose.PUBLIC: public, Purpose.FINDABLE: findable},
+        source="self",
     )
     return await entries.publish_entry(pool, entry.id)

@@ -9,7 +9,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from directory.services.federation import Federation
+
 JSON = "application/json"
+ACTIVITY_JSON = "application/activity+json"
 
 
 def document(doc: str, status: int = 200) -> Response:
@@ -33,6 +36,17 @@ def data(value: object, status: int = 200) -> Response:
 def error(status: int, code: str, detail: str) -> Response:
     """The one error shape: `{"error": code, "detail": message}`."""
     return data({"error": code, "detail": detail}, status)
+
+
+def federation_of(request: Request) -> Federation:
+    """The application's federation context."""
+    federation: Federation = request.app.state.federation
+    return federation
+
+
+def activity_json(document: object, status: int = 200) -> Response:
+    """Send an ActivityStreams document with the content type Mastodon requires."""
+    return Response(orjson.dumps(document), status_code=status, media_type=ACTIVITY_JSON)
 
 
 def pool_of(request: Request) -> asyncpg.Pool:

@@ -316,7 +316,9 @@ async def test_migrate__fresh_then_current(
     monkeypatch.setenv("DATABASE_URL", postgres.with_database(server_dsn, name))
     try:
         assert await cli(["migrate"]) == 0
-        assert "applied 1 migration(s): 0001_directory.sql" in capsys.readouterr().out
+        assert "applied 2 migration(s): 0001_directory.sql, 0002_activitypub.sql" in (
+            capsys.readouterr().out
+        )
         assert await cli(["migrate"]) == 0
         assert "schema is current" in capsys.readouterr().out
     finally:

@@ -1,0 +1,103 @@
+"""Answer how others find us: WebFinger resources, actor documents, NodeInfo figures.
+
+An entry is visible here only when it is published with the 'findable' consent. A withdrawn
+entry answers 410 at its actor id, which makes every Mastodon server that resolves it delete its
+copy (mastodon-interop.md §1-2); unknown ones answer 404.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from activitypub import webfinger
+from directory.errors import DirectoryError, NotFound
+from directory.services import actors
+from directory.services.federation import Federation
+from directory.store import federation as store, followers as followers_store
+from matching import identifiers as ids
+
+
+class Gone(DirectoryError):
+    status = 410
+    code = "gone"
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A WebFinger answer: the canonical subject, the actor id and the profile page."""
+
+    subject: str
+    actor_id: str
+    profile_url: str | None
+
+
+async def resolve_resource(fed: Federation, resource: str) -> Found:
+    """Resolve `acct:user@our-domain` (or the actor URL) to one of our actors."""
+    parsed = webfinger.parse_resource(resource)
+    if isinstance(parsed, webfinger.Invalid):
+        raise NotFound(f"{resource!r} is not an account of this server")
+    if parsed.host.lower() != fed.urls.domain.lower():
+        raise NotFound(f"{resource!r} is not an account of this server")
+    if parsed.user.lower() in (fed.urls.host.lower(), fed.urls.domain.lower()):
+        subject = fed.urls.acct(fed.urls.host)
+        return Found(subject, fed.urls.instance_actor(), f"{fed.urls.base}/")
+    handle = ids.parse_x_handle(parsed.user)
+    if isinstance(handle, ids.Invalid):
+        raise NotFound(f"no account {parsed.user!r} here")
+    entry = await store.findable_by_handle(fed.pool, ids.x_handle_key(handle))
+    if entry is None:
+        raise NotFound(f"no account {parsed.user!r} here")
+    return Found(
+        fed.urls.acct(entry.x_handle),
+        fed.urls.entry_actor(entry.x_account_id),
+        fed.urls.entry_page(entry.x_handle),
+    )
+
+
+async def entry_actor_document(fed: Federation, raw_x_id: str) -> dict[str, Any]:
+    """The actor document of a findable entry; Gone (410) once withdrawn; NotFound otherwise."""
+    x_id = ids.parse_x_account_id(raw_x_id)
+    if isinstance(x_id, ids.Invalid):
+        raise NotFound("no such actor")
+    entry = await store.findable_by_x_id(fed.pool, x_id)
+    if isinstance(entry, store.Gone):
+        raise Gone(f"this entry was withdrawn on {entry.withdrawn_at:%Y-%m-%d}")
+    if entry is None:
+        raise NotFound("no such actor")
+    public_pem = entry.public_key_pem
+    if public_pem is None:
+        async with fed.pool.acquire() as conn:
+            public_pem = (await fed.entry_key(conn, entry.id))[1]
+    return actors.entry_actor(fed.urls, entry, public_pem)
+
+
+async def entry_by_handle(fed: Federation, raw_handle: str) -> store.ActorEntry:
+    """A findable entry by X handle (for its HTML page)."""
+    handle = ids.parse_x_handle(raw_handle)
+    if isinstance(handle, ids.Invalid):
+        raise NotFound("no such entry")
+    entry = await store.findable_by_handle(fed.pool, ids.x_handle_key(handle))
+    if entry is None:
+        raise NotFound("no such entry")
+    return entry
+
+
+async def instance_actor_document(fed: Federation) -> dict[str, Any]:
+    """The instance actor's document (its key is made on first use)."""
+    return actors.instance_actor(fed.urls, (await fed.instance_key())[1])
+
+
+async def published_count(fed: Federation) -> int:
+    """How many findable entries this instance serves (NodeInfo `usage.users.total`)."""
+    return await store.count_findable(fed.pool)
+
+
+async def collection_size(fed: Federation, x_account_id: int, name: str) -> int:
+    """Items in an entry actor's collection: its followers; it follows and posts nothing."""
+    if name != "followers":
+        return 0
+    entry = await store.findable_by_x_id(fed.pool, x_account_id)
+    if not isinstance(entry, store.ActorEntry):
+        raise NotFound("no such actor")
+    return await followers_store.count(fed.pool, entry.id)
