@@ -51,6 +51,7 @@ class Retry:
 
     at: datetime | None
     reason: str
+    status: int | None = None  # the inbox's HTTP status, when it answered
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +59,7 @@ class GiveUp:
     """Never retry this delivery; `reason` "gone" means the inbox no longer exists."""
 
     reason: str
+    status: int | None = None  # the inbox's HTTP status, when it answered
 
 
 Outcome = Sent | Retry | GiveUp
@@ -116,11 +118,11 @@ def classify(status: int, retry_after: str | None, *, now: datetime) -> Outcome:
     if 200 <= status < 300:
         return Sent(status)
     if status == 410:
-        return GiveUp("gone")
+        return GiveUp("gone", status)
     if status == 501 or (400 <= status < 500 and status not in _RETRIED_4XX):
-        return GiveUp(f"http_{status}")
+        return GiveUp(f"http_{status}", status)
     reason = "redirect" if 300 <= status < 400 else f"http_{status}"
-    return Retry(parse_retry_after(retry_after, now=now), reason)
+    return Retry(parse_retry_after(retry_after, now=now), reason, status)
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> datetime | None:

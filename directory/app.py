@@ -72,7 +72,8 @@ def create_app(
                 app.state.pool = opened
                 app.state.federation = federation(opened, http)
             if run_worker:
-                await stack.enter_async_context(_background_worker(app.state.federation))
+                worker = Worker(app.state.federation, lease_seconds=settings.worker_lease_seconds)
+                await stack.enter_async_context(_background_worker(worker))
             yield
 
     app = Starlette(
@@ -107,9 +108,9 @@ def all_routes() -> list[BaseRoute]:
 
 
 @contextlib.asynccontextmanager
-async def _background_worker(fed: Federation) -> AsyncIterator[None]:
+async def _background_worker(worker: Worker) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(Worker(fed).run(stop), name="hirondelle-worker")
+    task = asyncio.create_task(worker.run(stop), name="hirondelle-worker")
     try:
         yield
     finally:

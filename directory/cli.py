@@ -22,6 +22,7 @@ from directory.migrate import MigrationError
 from directory.models import ConsentRecord, Entry, EntryStatus, Purpose
 from directory.services import entries, exports, imports, moves
 from directory.settings import Settings, SettingsError, load_settings
+from directory.urls import Urls
 from directory.worker import Worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -275,7 +276,7 @@ def cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
         entry = await entries.find_local_entry(pool, args.reference)
         if entry.status is EntryStatus.WITHDRAWN:
             raise CommandFailed(f"X account {entry.x_account_id} was already withdrawn")
-        return await entries.withdraw_entry(pool, entry.id)
+        return await entries.withdraw_entry(pool, entry.id, urls=Urls(settings.domain))
 
     entry = _run(settings, withdraw)
     print(f"withdrew X account {entry.x_account_id}: only a tombstone remains")
@@ -307,7 +308,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(signum, stop.set)
         async with runtime.open_federation(settings, pool) as fed:
             print("hirondelle: worker running (SIGTERM or Ctrl-C stops it)", file=sys.stderr)
-            await Worker(fed).run(stop)
+            await Worker(fed, lease_seconds=settings.worker_lease_seconds).run(stop)
 
     _run(settings, work)
     return EXIT_OK

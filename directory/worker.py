@@ -145,7 +145,7 @@ class Worker:
                 delivery.attempts + 1, now=self.fed.now(), retry_after=outcome.at, rng=self.rng
             )
         await delivery_store.mark_failed(
-            pool, delivery.id, retry_at=at, status=getattr(outcome, "status", None),
+            pool, delivery.id, retry_at=at, status=outcome.status,
             error=outcome.reason, host=delivery.host,
         )  # fmt: skip
 

@@ -56,6 +56,8 @@ class Peer:
         self.private_keys: dict[str, str] = {}
         self.received: list[Received] = []
         self.inbox_statuses: list[int] = []  # answered in order, then 202
+        self.retry_after: str | None = None  # sent with 429 and 503 answers
+        self.inbox_delay = 0.0  # seconds each inbox POST takes (a slow receiver)
         self.content_type = "application/activity+json"
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -139,8 +141,13 @@ class Peer:
     async def _inbox(self, request: Request) -> Response:
         body = await request.body()
         self.received.append(Received(request.url.path, dict(request.headers), body))
+        if self.inbox_delay:
+            await asyncio.sleep(self.inbox_delay)
         status = self.inbox_statuses.pop(0) if self.inbox_statuses else 202
-        return Response(status_code=status)
+        headers = (
+            {"retry-after": self.retry_after} if self.retry_after and status in (429, 503) else {}
+        )
+        return Response(status_code=status, headers=headers)
 
     async def _webfinger(self, request: Request) -> Response:
         resource = request.query_params.get("resource", "")

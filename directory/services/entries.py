@@ -20,7 +20,9 @@ from directory.models import (
     Purpose,
     XProofMethod,
 )
+from directory.services import outbound
 from directory.store import entries as store
+from directory.urls import Urls
 from matching import identifiers as ids
 
 
@@ -147,10 +149,17 @@ async def publish_entry(pool: asyncpg.Pool, entry_id: int) -> Entry:
         return await _read(conn, entry_id)
 
 
-async def withdraw_entry(pool: asyncpg.Pool, entry_id: int) -> Entry:
-    """Withdraw an entry: erase its personal data and leave a tombstone (id, X id, dates)."""
+async def withdraw_entry(pool: asyncpg.Pool, entry_id: int, *, urls: Urls | None = None) -> Entry:
+    """Withdraw an entry: erase its personal data and leave a tombstone (id, X id, dates).
+
+    With `urls`, the entry actor's followers' servers are sent `Delete(actor)` in the same
+    transaction (GDPR Art. 17(2); attacks.md J2), and the actor answers 410 from then on.
+    """
     async with pool.acquire() as conn, conn.transaction():
-        await _live(conn, entry_id)
+        entry = await _live(conn, entry_id)
+        if urls is not None:
+            actor_id = urls.entry_actor(entry.x_account_id)
+            await outbound.delete_actor(conn, urls, entry_id=entry_id, actor_id=actor_id)
         await store.make_tombstone(conn, entry_id)
         return await _read(conn, entry_id)
 

@@ -42,7 +42,12 @@ async def on_follow(fed: Federation, item: InboxItem) -> str:
     async with fed.pool.acquire() as conn, conn.transaction():
         if entry.moved_to is not None:  # Mastodon refuses to follow moved accounts too
             await outbound.reject_follow(
-                conn, fed, entry_id=entry.id, actor_id=actor_id, follow=follow, inbox=follower.inbox
+                conn,
+                fed.urls,
+                entry_id=entry.id,
+                actor_id=actor_id,
+                follow=follow,
+                inbox=follower.inbox,
             )
             return "rejected Follow: the entry has moved"
         await followers.add(
@@ -50,7 +55,12 @@ async def on_follow(fed: Federation, item: InboxItem) -> str:
             follow_id=str(follow["id"]),
         )  # fmt: skip
         await outbound.accept_follow(
-            conn, fed, entry_id=entry.id, actor_id=actor_id, follow=follow, inbox=follower.inbox
+            conn,
+            fed.urls,
+            entry_id=entry.id,
+            actor_id=actor_id,
+            follow=follow,
+            inbox=follower.inbox,
         )
     return "accepted Follow"
 

@@ -60,6 +60,6 @@ async def confirm_move(fed: Federation, x_account_id: int) -> Moved | NotConfirm
         moved = dataclasses.replace(entry, moved_to=target.uri)
         public_pem = (await fed.entry_key(conn, entry.id))[1]
         document = actors.entry_actor(fed.urls, moved, public_pem)
-        await outbound.update_actor(conn, fed, entry_id=entry.id, actor=document)
-        await outbound.move(conn, fed, entry_id=entry.id, actor_id=actor_id, target=target.uri)
+        await outbound.update_actor(conn, fed.urls, entry_id=entry.id, actor=document)
+        await outbound.move(conn, fed.urls, entry_id=entry.id, actor_id=actor_id, target=target.uri)
     return Moved(target.uri, already=False)

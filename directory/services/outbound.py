@@ -11,17 +11,17 @@ from typing import Any
 
 from activitypub import vocab
 from directory.db import Conn
-from directory.services.federation import Federation
 from directory.store import deliveries
+from directory.urls import Urls
 
 
-def _new_id(fed: Federation, kind: str) -> str:
-    return fed.urls.activity(kind, str(uuid.uuid4()))
+def _new_id(urls: Urls, kind: str) -> str:
+    return urls.activity(kind, str(uuid.uuid4()))
 
 
 async def accept_follow(
     conn: Conn,
-    fed: Federation,
+    urls: Urls,
     *,
     entry_id: int | None,
     actor_id: str,
@@ -29,12 +29,12 @@ async def accept_follow(
     inbox: str,
 ) -> str:
     """Queue an Accept of a Follow, embedding it, to the follower's inbox; return its id."""
-    return await _reply(conn, fed, "Accept", entry_id, actor_id, follow, inbox)
+    return await _reply(conn, urls, "Accept", entry_id, actor_id, follow, inbox)
 
 
 async def reject_follow(
     conn: Conn,
-    fed: Federation,
+    urls: Urls,
     *,
     entry_id: int | None,
     actor_id: str,
@@ -42,12 +42,12 @@ async def reject_follow(
     inbox: str,
 ) -> str:
     """Queue a Reject of a Follow (for example to an entry that has moved)."""
-    return await _reply(conn, fed, "Reject", entry_id, actor_id, follow, inbox)
+    return await _reply(conn, urls, "Reject", entry_id, actor_id, follow, inbox)
 
 
-async def update_actor(conn: Conn, fed: Federation, *, entry_id: int, actor: dict[str, Any]) -> str:
+async def update_actor(conn: Conn, urls: Urls, *, entry_id: int, actor: dict[str, Any]) -> str:
     """Queue `Update(actor)` to the entry's followers, so their servers refresh it now."""
-    activity_id = _new_id(fed, "update")
+    activity_id = _new_id(urls, "update")
     payload = {
         "@context": vocab.AS_CONTEXT,
         "id": activity_id,
@@ -64,9 +64,9 @@ async def update_actor(conn: Conn, fed: Federation, *, entry_id: int, actor: dic
     return activity_id
 
 
-async def move(conn: Conn, fed: Federation, *, entry_id: int, actor_id: str, target: str) -> str:
+async def move(conn: Conn, urls: Urls, *, entry_id: int, actor_id: str, target: str) -> str:
     """Queue `Move` to the entry's followers: their servers move the follows to `target`."""
-    activity_id = _new_id(fed, "move")
+    activity_id = _new_id(urls, "move")
     payload = {
         "@context": vocab.AS_CONTEXT,
         "id": activity_id,
@@ -82,9 +82,9 @@ async def move(conn: Conn, fed: Federation, *, entry_id: int, actor_id: str, tar
     return activity_id
 
 
-async def delete_actor(conn: Conn, fed: Federation, *, entry_id: int, actor_id: str) -> str:
+async def delete_actor(conn: Conn, urls: Urls, *, entry_id: int, actor_id: str) -> str:
     """Queue `Delete(actor)` to the entry's followers when the person withdraws (J2)."""
-    activity_id = _new_id(fed, "delete")
+    activity_id = _new_id(urls, "delete")
     payload = {
         "@context": vocab.AS_CONTEXT,
         "id": activity_id,
@@ -102,14 +102,14 @@ async def delete_actor(conn: Conn, fed: Federation, *, entry_id: int, actor_id: 
 
 async def _reply(
     conn: Conn,
-    fed: Federation,
+    urls: Urls,
     kind: str,
     entry_id: int | None,
     actor_id: str,
     follow: dict[str, Any],
     inbox: str,
 ) -> str:
-    activity_id = _new_id(fed, kind.lower())
+    activity_id = _new_id(urls, kind.lower())
     embedded = {k: follow[k] for k in ("id", "type", "actor", "object") if k in follow}
     payload = {
         "@context": vocab.AS_CONTEXT,

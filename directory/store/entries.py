@@ -73,6 +73,7 @@ async def make_tombstone(conn: Conn, entry_id: int) -> None:
     await conn.execute("DELETE FROM consents WHERE entry_id = $1", entry_id)
     await conn.execute("DELETE FROM proofs WHERE entry_id = $1", entry_id)
     await conn.execute("DELETE FROM accounts WHERE entry_id = $1", entry_id)
+    await conn.execute("DELETE FROM followers WHERE entry_id = $1", entry_id)
     await conn.execute(
         """UPDATE entries SET status = 'withdrawn', withdrawn_at = now(),
                x_handle = NULL, display_name = NULL, name_key = NULL,

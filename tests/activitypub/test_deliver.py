@@ -59,26 +59,32 @@ async def test_post_activity__sent() -> None:
     [
         (Reply(200), Sent(200)),
         (Reply(204), Sent(204)),
-        (Reply(410), GiveUp("gone")),
-        (Reply(400), GiveUp("http_400")),
-        (Reply(403), GiveUp("http_403")),
-        (Reply(404), GiveUp("http_404")),
-        (Reply(413), GiveUp("http_413")),
-        (Reply(501), GiveUp("http_501")),
-        (Reply(401), Retry(None, "http_401")),
-        (Reply(408), Retry(None, "http_408")),
-        (Reply(429), Retry(None, "http_429")),
-        (Reply(500), Retry(None, "http_500")),
-        (Reply(502), Retry(None, "http_502")),
-        (Reply(503), Retry(None, "http_503")),
-        (Reply(302, [("Location", "http://127.0.0.1/")]), Retry(None, "redirect")),
-        (Reply(429, [("Retry-After", "120")]), Retry(NOW + timedelta(seconds=120), "http_429")),
+        (Reply(410), GiveUp("gone", 410)),
+        (Reply(400), GiveUp("http_400", 400)),
+        (Reply(403), GiveUp("http_403", 403)),
+        (Reply(404), GiveUp("http_404", 404)),
+        (Reply(413), GiveUp("http_413", 413)),
+        (Reply(501), GiveUp("http_501", 501)),
+        (Reply(401), Retry(None, "http_401", 401)),
+        (Reply(408), Retry(None, "http_408", 408)),
+        (Reply(429), Retry(None, "http_429", 429)),
+        (Reply(500), Retry(None, "http_500", 500)),
+        (Reply(502), Retry(None, "http_502", 502)),
+        (Reply(503), Retry(None, "http_503", 503)),
+        (Reply(302, [("Location", "http://127.0.0.1/")]), Retry(None, "redirect", 302)),
+        (
+            Reply(429, [("Retry-After", "120")]),
+            Retry(NOW + timedelta(seconds=120), "http_429", 429),
+        ),
         (
             Reply(503, [("Retry-After", "Thu, 01 Jan 2026 13:30:00 GMT")]),
-            Retry(NOW + timedelta(minutes=90), "http_503"),
+            Retry(NOW + timedelta(minutes=90), "http_503", 503),
         ),
-        (Reply(429, [("Retry-After", "999999999999")]), Retry(NOW + timedelta(days=1), "http_429")),
-        (Reply(429, [("Retry-After", "soon")]), Retry(None, "http_429")),
+        (
+            Reply(429, [("Retry-After", "999999999999")]),
+            Retry(NOW + timedelta(days=1), "http_429", 429),
+        ),
+        (Reply(429, [("Retry-After", "soon")]), Retry(None, "http_429", 429)),
     ],
 )
 async def test_post_activity__status(reply: Reply, expected: deliver.Outcome) -> None:
@@ -93,7 +99,7 @@ async def test_post_activity__redirect_not_followed() -> None:
         async with serve(lambda _request: Reply(307, [("Location", location)])) as peer:
             outcome = await deliver_to(peer, policy_for(peer, other))
     # Then the activity is not posted there
-    assert outcome == Retry(None, "redirect")
+    assert outcome == Retry(None, "redirect", 307)
     assert other.connections == 0
 
 
