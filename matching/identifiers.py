@@ -83,6 +83,49 @@ def parse_x_account_id(raw: object) -> int | Invalid:
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class InvalidAt:
+    """Why a list was refused: the position of the first bad item and its reason."""
+
+    index: int
+    invalid: Invalid
+
+
+def parse_x_account_ids(raws: list[object]) -> list[int] | InvalidAt:
+    """Parse a list of X ids given as decimal strings, in order (bulk matching's hot path).
+
+    The common case (plain digit strings) is checked with a handful of C-level passes; only a
+    list that fails them is walked item by item, to name the first bad item exactly.
+    """
+    fast = _plain_ids(raws)
+    if fast is not None:
+        return fast
+    parsed: list[int] = []
+    for index, raw in enumerate(raws):
+        if not isinstance(raw, str):
+            detail = "must be a string: 64-bit X ids lose precision as JSON numbers"
+            return InvalidAt(index, Invalid("invalid_x_account_id", detail))
+        value = parse_x_account_id(raw)
+        if isinstance(value, Invalid):
+            return InvalidAt(index, value)
+        parsed.append(value)
+    return parsed
+
+
+def _plain_ids(raws: list[object]) -> list[int] | None:
+    """The ids when every item is a plain in-range digit string; None sends to the slow path."""
+    texts = [raw for raw in raws if type(raw) is str]
+    if len(texts) != len(raws) or not all(texts):
+        return None
+    joined = "".join(texts)
+    if not (joined.isascii() and joined.isdigit()) or max(map(len, texts), default=0) > 19:
+        return None
+    values = list(map(int, texts))
+    if values and (min(values) < 1 or max(values) > MAX_X_ACCOUNT_ID):
+        return None
+    return values
+
+
 def parse_x_handle(raw: object) -> str | Invalid:
     """Parse an X handle (`@jack` or `jack`) and return it without the `@`, case kept."""
     if not isinstance(raw, str):

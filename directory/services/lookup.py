@@ -137,19 +137,12 @@ def _parse_id_list(raw_ids: object) -> list[int]:
     if not isinstance(raw_ids, list):
         raise InvalidInput("x_account_ids must be a list of strings", code="invalid_x_account_ids")
     _check_count(raw_ids)
-    wanted: set[int] = set()
-    for position, raw in enumerate(raw_ids):
-        if not isinstance(raw, str):
-            raise InvalidInput(
-                f"x_account_ids[{position}] must be a string: 64-bit X ids lose precision"
-                " as JSON numbers",
-                code="invalid_x_account_id",
-            )
-        x_id = ids.parse_x_account_id(raw)
-        if isinstance(x_id, ids.Invalid):
-            raise InvalidInput(f"x_account_ids[{position}]: {x_id.detail}", code=x_id.code)
-        wanted.add(x_id)
-    return sorted(wanted)
+    parsed = ids.parse_x_account_ids(raw_ids)
+    if isinstance(parsed, ids.InvalidAt):
+        raise InvalidInput(
+            f"x_account_ids[{parsed.index}]: {parsed.invalid.detail}", code=parsed.invalid.code
+        )
+    return sorted(set(parsed))
 
 
 def _check_count(items: Sequence[object]) -> None:

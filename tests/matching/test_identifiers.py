@@ -200,3 +200,34 @@ def test_parse_host(raw: str, expected: object) -> None:
         assert isinstance(result, ids.Invalid)
     else:
         assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("raws", "expected"),
+    [
+        (["1", "22", "9223372036854775807"], [1, 22, 2**63 - 1]),
+        ([], []),
+        ([" 12 ", "3"], [12, 3]),  # the slow path trims, like the single parser
+        (["1", "0"], 1),
+        (["1", "9223372036854775808"], 1),
+        (["1", ""], 1),
+        (["1", "1_000"], 1),  # int() would accept it
+        (["1", "+5"], 1),
+        (["1", "١٢"], 1),  # non-ASCII digits
+        (["1", 5], 1),  # a JSON number
+        (["1", None], 1),
+        (["12345678901234567890"], 0),
+    ],
+)
+def test_parse_x_account_ids(raws: list[object], expected: object) -> None:
+    result = ids.parse_x_account_ids(raws)
+    if isinstance(expected, int):
+        assert isinstance(result, ids.InvalidAt)
+        assert result.index == expected
+    else:
+        assert result == expected
+
+
+def test_parse_x_account_ids__fast_path_agrees_with_the_single_parser() -> None:
+    raws: list[object] = [str(n) for n in (1, 10, 2**53 + 1, 2**63 - 1, 987654321)]
+    assert ids.parse_x_account_ids(raws) == [ids.parse_x_account_id(r) for r in raws]
