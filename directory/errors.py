@@ -21,9 +21,24 @@ class InvalidInput(DirectoryError):
     code = "invalid_input"
 
 
+class Unauthorized(DirectoryError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DirectoryError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(DirectoryError):
     status = 404
     code = "not_found"
+
+
+class Gone(DirectoryError):
+    status = 410
+    code = "gone"
 
 
 class Conflict(DirectoryError):

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from directory.errors import DirectoryError, InvalidInput, UnsupportedMediaType
 from directory.routes.openapi import openapi
-from directory.routes.responses import document, documents, pool_of
+from directory.routes.responses import document, documents, int_param, pool_of
 from directory.services import lookup
 
 PREFIX = "/api/directory/v1"
@@ -38,7 +38,7 @@ async def search(request: Request) -> Response:
     page = await lookup.search(
         pool_of(request),
         params.get("q", ""),
-        limit=_int_param(params.get("limit"), "limit", default=20),
+        limit=int_param(params.get("limit"), "limit", default=20),
         cursor=params.get("cursor"),
     )
     return documents("results", page.docs, next_cursor=page.next_cursor)
@@ -67,14 +67,6 @@ async def match(request: Request) -> Response:
 async def openapi_document(request: Request) -> Response:
     """GET /openapi.json: this API, described with OpenAPI 3.1."""
     return document(openapi(request.app.state.settings.domain))
-
-
-def _int_param(raw: str | None, name: str, *, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise InvalidInput(f"{name} must be a whole number", code=f"invalid_{name}")
-    return int(raw)
 
 
 routes = [

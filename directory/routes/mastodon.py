@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.errors import InvalidInput
-from directory.routes.responses import data, federation_of
+from directory.routes.responses import data, federation_of, int_param
 from directory.services import mastodon_api
 
 # A 1x1 transparent PNG: the avatar and header every Account needs to name.
@@ -73,19 +73,11 @@ async def static_image(request: Request) -> Response:
 def _page(
     raw_limit: str | None, raw_offset: str | None, *, default: int, maximum: int
 ) -> tuple[int, int]:
-    limit = _number(raw_limit, "limit", default)
-    offset = _number(raw_offset, "offset", 0)
+    limit = int_param(raw_limit, "limit", default=default)
+    offset = int_param(raw_offset, "offset", default=0)
     if offset > 1000:
         raise InvalidInput("offset goes up to 1000", code="invalid_offset")
     return max(1, min(limit, maximum)), offset
-
-
-def _number(raw: str | None, name: str, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise InvalidInput(f"{name} must be a whole number", code=f"invalid_{name}")
-    return int(raw)
 
 
 routes = [

@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from directory.errors import InvalidInput
 from directory.services.federation import Federation
 
 JSON = "application/json"
@@ -53,3 +54,12 @@ def pool_of(request: Request) -> asyncpg.Pool:
     """The application's database pool."""
     pool: asyncpg.Pool = request.app.state.pool
     return pool
+
+
+def int_param(raw: str | None, name: str, *, default: int) -> int:
+    """A whole-number query parameter, or InvalidInput naming it."""
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        raise InvalidInput(f"{name} must be a whole number", code=f"invalid_{name}")
+    return int(raw)

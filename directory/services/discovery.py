@@ -11,16 +11,11 @@ import dataclasses
 from typing import Any
 
 from activitypub import webfinger
-from directory.errors import DirectoryError, NotFound
+from directory.errors import Gone, NotFound
 from directory.services import actors
 from directory.services.federation import Federation
 from directory.store import federation as store, followers as followers_store
 from matching import identifiers as ids
-
-
-class Gone(DirectoryError):
-    status = 410
-    code = "gone"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ import orjson
 
 from activitypub import httpsig, jsonld
 from activitypub.errors import FetchError, SignatureError
-from directory.errors import DirectoryError, TooLarge
+from directory.errors import DirectoryError, Forbidden, TooLarge, Unauthorized
 from directory.services import remote
 from directory.services.federation import Federation
 from directory.store import inbox as inbox_store, remote_actors
@@ -29,16 +29,6 @@ MAX_DEPTH = 32
 KEY_REFETCH_AFTER = timedelta(minutes=5)  # attacks.md A8: at most one refetch per key per 5 min
 # Only these failures can be cured by fetching the key again (it may have been rotated).
 _KEY_MAY_HAVE_CHANGED = frozenset({"bad_signature", "unsupported_key"})
-
-
-class Unauthorized(DirectoryError):
-    status = 401
-    code = "unauthorized"
-
-
-class Forbidden(DirectoryError):
-    status = 403
-    code = "forbidden"
 
 
 @dataclasses.dataclass(frozen=True)
