@@ -25,7 +25,7 @@ def documents(key: str, docs: Iterable[str], **extra: object) -> Response:
     """Send `{"<key>": [doc, …], **extra}` by joining stored documents, without re-parsing them."""
     head = b'{"' + key.encode() + b'":['
     tail = b"".join(b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in extra.items())
-    body = head + ",".join(docs).encode() + b"]" + tail + b"}"
+    body = b"".join((head, ",".join(docs).encode(), b"]", tail, b"}"))  # one copy of the body
     return Response(body, media_type=JSON)
 
 

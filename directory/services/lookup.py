@@ -115,13 +115,14 @@ async def search(pool: asyncpg.Pool, query: str, *, limit: int, cursor: str | No
     if not key or len(key) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"q must have 1 to {MAX_QUERY_LENGTH} characters", code="invalid_query")
     handle_prefix = key.removeprefix("@").replace(" ", "")
-    hits = await search_store.search_entries(
-        pool,
-        handle_prefix=handle_prefix or key,
-        name_prefix=key,
-        fuzzy=len(key) >= 3,
-        limit=offset + limit + 1,
-    )
+    async with pool.acquire() as conn:
+        hits = await search_store.search_entries(
+            conn,
+            handle_prefix=handle_prefix or key,
+            name_prefix=key,
+            fuzzy=len(key) >= 3 and not _looks_like_handle(key),
+            limit=offset + limit + 1,
+        )
     seen: set[int] = set()
     ranked: list[str] = []
     for hit in sorted(hits, key=lambda h: h.tier):
@@ -131,6 +132,11 @@ async def search(pool: asyncpg.Pool, query: str, *, limit: int, cursor: str | No
     page = ranked[offset : offset + limit]
     more = len(ranked) > offset + limit and offset + limit < MAX_SEARCH_DEPTH
     return SearchPage(docs=page, next_cursor=_encode_cursor(offset + limit) if more else None)
+
+
+def _looks_like_handle(key: str) -> bool:
+    """A handle, not a name: display names are not searched fuzzily for it (bench/README.md)."""
+    return " " not in key and any(ch.isdigit() or ch in "_@." for ch in key)
 
 
 def _parse_id_list(raw_ids: object) -> list[int]:

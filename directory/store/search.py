@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from directory.db import Executor
+import asyncpg
+
+from directory.db import Conn
 
 # Keys are compared bytewise (COLLATE "C"): every continuation of a prefix sorts before this.
 _TOP = "\U0010ffff"
@@ -24,9 +26,9 @@ _NEW_PREFIX = (
 _NAME_PREFIX = f"name_key >= $3 AND name_key < $3 || '{_TOP}'"
 _VISIBLE = "status = 'published' AND consent_public"
 
-# The tiers are disjoint (each leaves out what an earlier tier finds) and the outer LIMIT stops
-# the Append as soon as the page is full, so the fuzzy tier only runs when prefixes run short.
-_SEARCH = f"""
+# The prefix tiers are disjoint (each leaves out what an earlier tier finds) and the outer LIMIT
+# stops the Append as soon as the page is full.
+_PREFIXES = f"""
 SELECT id, doc, tier FROM (
   (SELECT id, doc, 0 AS tier FROM entries
     WHERE {_X_PREFIX} AND {_VISIBLE}
@@ -41,16 +43,22 @@ SELECT id, doc, tier FROM (
   (SELECT id, doc, 2 FROM entries
     WHERE {_NAME_PREFIX} AND {_VISIBLE} AND NOT ({_X_PREFIX}) AND NOT {_NEW_PREFIX}
     ORDER BY name_key LIMIT $4)
-  UNION ALL
-  (SELECT id, doc, 3 FROM (
-      SELECT id, doc, word_similarity($3, name_key) AS score FROM entries
-      WHERE $5 AND $3 <% name_key AND {_VISIBLE}
-        AND NOT ({_NAME_PREFIX}) AND NOT ({_X_PREFIX}) AND NOT {_NEW_PREFIX}
-      LIMIT {FUZZY_CANDIDATES}) AS candidates
-    ORDER BY score DESC, id LIMIT $4)
 ) AS tiers
 LIMIT $4
 """
+
+# Names that resemble the query and that no prefix tier found. A misspelt common name makes the
+# trigram index collect tens of thousands of candidates (~150 ms at 10M entries), so this tier
+# runs only when the prefixes leave room, and under a time budget.
+_FUZZY = f"""
+SELECT id, doc, 3 FROM (
+    SELECT id, doc, word_similarity($3, name_key) AS score FROM entries
+    WHERE $3 <% name_key AND {_VISIBLE}
+      AND NOT ({_NAME_PREFIX}) AND NOT ({_X_PREFIX}) AND NOT {_NEW_PREFIX}
+    LIMIT {FUZZY_CANDIDATES}) AS candidates
+ORDER BY score DESC, id LIMIT $4
+"""
+FUZZY_BUDGET_MS = 150
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,15 +71,20 @@ class SearchHit:
 
 
 async def search_entries(
-    conn: Executor, *, handle_prefix: str, name_prefix: str, fuzzy: bool, limit: int
+    conn: Conn, *, handle_prefix: str, name_prefix: str, fuzzy: bool, limit: int
 ) -> list[SearchHit]:
-    """Up to `limit` hits, best tier first (an entry with two matching new handles may repeat)."""
-    rows = await conn.fetch(
-        _SEARCH,
-        handle_prefix,
-        handle_prefix + _TOP,
-        name_prefix,
-        limit,
-        fuzzy,
-    )
+    """Up to `limit` hits, best tier first (an entry with two matching new handles may repeat).
+
+    The fuzzy tier is skipped when it would not run in time: its results are then missing, and
+    the prefix results stand alone.
+    """
+    args = (handle_prefix, handle_prefix + _TOP, name_prefix, limit)
+    rows = list(await conn.fetch(_PREFIXES, *args))
+    if fuzzy and len(rows) < limit:
+        try:
+            async with conn.transaction(readonly=True):
+                await conn.execute(f"SET LOCAL statement_timeout = {FUZZY_BUDGET_MS}")
+                rows += await conn.fetch(_FUZZY, *args[:3], limit - len(rows))
+        except asyncpg.QueryCanceledError:
+            pass
     return [SearchHit(row[0], row[1], row[2]) for row in rows]

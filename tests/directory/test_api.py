@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -10,6 +11,7 @@ import orjson
 import pytest
 
 from directory.services import entries
+from directory.store import search as search_store
 from tests.factories import published_entry
 
 API = "/api/directory/v1"
@@ -411,3 +413,28 @@ async def test_landing_page__html_with_headers(client: httpx.AsyncClient) -> Non
     assert response.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-robots-tag"] == "noindex"
+
+
+async def test_search__slow_fuzzy_tier_is_cut_at_its_budget(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fuzzy tier that would take 2 s
+    await _directory(pool)
+    slow = "SELECT id, doc, 3 FROM entries, pg_sleep(2) WHERE $1 <> $2 AND $3 <> '' LIMIT $4"
+    monkeypatch.setattr(search_store, "_FUZZY", slow)
+    monkeypatch.setattr(search_store, "FUZZY_BUDGET_MS", 100)
+    # When searching, Then the prefix results come back within the budget, and nothing breaks
+    started = time.monotonic()
+    response = await client.get(f"{API}/search", params={"q": "marie"})
+    assert time.monotonic() - started < 1.5
+    assert [r["x_handle"] for r in response.json()["results"]] == ["marie_curie", "pierre"]
+    assert (await client.get(f"{API}/search", params={"q": "jo"})).status_code == 200
+
+
+@pytest.mark.parametrize(("query", "found"), [("lumley", ["joanna"]), ("lumley_1", [])])
+async def test_search__handle_like_queries_are_not_fuzzy(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, query: str, found: list[str]
+) -> None:
+    await _directory(pool)
+    results = (await client.get(f"{API}/search", params={"q": query})).json()["results"]
+    assert [r["x_handle"] for r in results] == found

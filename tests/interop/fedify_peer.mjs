@@ -5,11 +5,13 @@
 // Run:      tests/interop/.node/node_modules/.bin/node tests/interop/fedify_peer.mjs
 //   env PORT          port on 127.0.0.1 (default 8100); the peer never binds anything else
 //       FEDIFY_LOG    Fedify's log level (default "info"), printed on stdout with the events
+//       TLS_CERT, TLS_KEY     PEM files: serve https (origin https://127.0.0.1:$PORT), else http
 //       NODE_EXTRA_CA_CERTS   the test CA, so that Fedify trusts Hirondelle's https server
 //
-// Actor: http://127.0.0.1:$PORT/users/bob (Person, RSA + Ed25519 keys); inboxes
+// Actor: http(s)://127.0.0.1:$PORT/users/bob (Person, RSA + Ed25519 keys); inboxes
 // /users/bob/inbox and /inbox. Fedify looks handles up over https only (WebFinger), so the
-// server under test must serve TLS; this peer itself is plain http on loopback.
+// server under test must serve TLS. So does Hirondelle (webfinger.resolve is https-only): to
+// confirm a Move, Hirondelle must WebFinger bob, so the peer serves TLS too in that case.
 //
 // Test hooks (GET, JSON answers):
 //   /_test/lookup?q=<handle|url>    lookupObject with bob's signing document loader
@@ -19,7 +21,9 @@
 //   /_test/events                   every event recorded so far (inbox_*, sent_*, errors)
 // Every event is also printed as one JSON line on stdout.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { configure, getConsoleSink } from "@logtape/logtape";
 import {
   createFederation,
@@ -43,7 +47,10 @@ import {
 } from "@fedify/vocab";
 
 const PORT = Number(process.env.PORT ?? 8100);
-const ORIGIN = `http://127.0.0.1:${PORT}`;
+const TLS = process.env.TLS_CERT && process.env.TLS_KEY
+  ? { cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) }
+  : null;
+const ORIGIN = `${TLS ? "https" : "http"}://127.0.0.1:${PORT}`;
 const events = [];
 let aliases = [];
 const sentFollows = new Map(); // followed actor id -> the Follow bob sent
@@ -199,7 +206,7 @@ async function testRoute(url) {
   return Response.json({ error: "no such hook" }, { status: 404 });
 }
 
-const server = http.createServer(async (req, res) => {
+async function handle(req, res) {
   try {
     const url = new URL(req.url, ORIGIN);
     const chunks = [];
@@ -224,7 +231,9 @@ const server = http.createServer(async (req, res) => {
     res.writeHead(500, { "content-type": "text/plain" });
     res.end(String(e));
   }
-});
+}
+
+const server = TLS ? https.createServer(TLS, handle) : http.createServer(handle);
 server.listen(PORT, "127.0.0.1", () => ev("listening", { origin: ORIGIN, node: process.version }));
 for (const s of ["SIGTERM", "SIGINT"]) {
   process.on(s, () => {
