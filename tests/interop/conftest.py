@@ -290,7 +290,7 @@ async def hirondelle(database_dsn: str, tls: TlsFiles) -> AsyncIterator[Hirondel
 
 @pytest.fixture
 async def hirondelle_http(database_dsn: str, tls: TlsFiles) -> AsyncIterator[Hirondelle]:
-    """Hirondelle over plain http at http://127.0.0.1:<port> (for clients without our CA)."""
+    """Hirondelle over plain http at http://127.0.0.1:<port>, as in a local setup."""
     async with serve_hirondelle(database_dsn, tls.ca, None) as served:
         yield served
 
@@ -364,6 +364,24 @@ class FedifyPeer:
 def run_fedify(tls: TlsFiles, log: Path, *, serve_tls: bool) -> Iterator[FedifyPeer]:
     """Start fedify_peer.mjs on a free port (https when `serve_tls`), stop it afterwards."""
     require_fedify()
+    for attempt in range(1, 4):
+        peer = _start_fedify(tls, log, serve_tls=serve_tls)
+        try:
+            _wait_until_answering(peer)
+        except AssertionError:
+            _stop(peer.process)
+            # Another process may have taken the free port before Node bound it: try another.
+            if attempt < 3 and "EADDRINUSE" in log.read_text(errors="replace"):
+                continue
+            raise
+        break
+    try:
+        yield peer
+    finally:
+        _stop(peer.process)
+
+
+def _start_fedify(tls: TlsFiles, log: Path, *, serve_tls: bool) -> FedifyPeer:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "npm_"))}
     env |= {"PORT": str(port), "NODE_EXTRA_CA_CERTS": tls.ca, "FEDIFY_LOG": "info"}
@@ -379,17 +397,16 @@ def run_fedify(tls: TlsFiles, log: Path, *, serve_tls: bool) -> Iterator[FedifyP
             stderr=subprocess.STDOUT,
         )
     scheme = "https" if serve_tls else "http"
-    peer = FedifyPeer(process, f"{scheme}://127.0.0.1:{port}", log, tls.ca if serve_tls else None)
+    return FedifyPeer(process, f"{scheme}://127.0.0.1:{port}", log, tls.ca if serve_tls else None)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        _wait_until_answering(peer)
-        yield peer
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _wait_until_answering(peer: FedifyPeer) -> None:

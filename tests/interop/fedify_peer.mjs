@@ -8,10 +8,10 @@
 //       TLS_CERT, TLS_KEY     PEM files: serve https (origin https://127.0.0.1:$PORT), else http
 //       NODE_EXTRA_CA_CERTS   the test CA, so that Fedify trusts Hirondelle's https server
 //
-// Actor: http(s)://127.0.0.1:$PORT/users/bob (Person, RSA + Ed25519 keys); inboxes
-// /users/bob/inbox and /inbox. Fedify looks handles up over https only (WebFinger), so the
-// server under test must serve TLS. So does Hirondelle (webfinger.resolve is https-only): to
-// confirm a Move, Hirondelle must WebFinger bob, so the peer serves TLS too in that case.
+// Actor: http(s)://127.0.0.1:$PORT/users/bob (Person, RSA + Ed25519 keys, alsoKnownAs settable);
+// inboxes /users/bob/inbox and /inbox, recording Accept, Reject, Follow, Undo, Create, Update
+// and Move. Fedify looks handles up over https only (WebFinger), so the server under test must
+// serve TLS. Hirondelle's WebFinger is https-only too: to confirm a Move to bob, serve TLS here.
 //
 // Test hooks (GET, JSON answers):
 //   /_test/lookup?q=<handle|url>    lookupObject with bob's signing document loader
@@ -27,7 +27,6 @@ import https from "node:https";
 import { configure, getConsoleSink } from "@logtape/logtape";
 import {
   createFederation,
-  exportJwk,
   generateCryptoKeyPair,
   InProcessMessageQueue,
   MemoryKvStore,
@@ -74,7 +73,6 @@ const keys = [
   await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
   await generateCryptoKeyPair("Ed25519"),
 ];
-ev("keys", { rsa: (await exportJwk(keys[0].publicKey)).kty });
 
 const federation = createFederation({
   kv: new MemoryKvStore(),
@@ -166,8 +164,12 @@ async function testRoute(url) {
     ev("alias_set", { aliases });
     return Response.json({ aliases });
   }
-  const ctx = federation.createContext(new URL(ORIGIN), undefined);
   const q = url.searchParams.get("q");
+  if (!["/_test/lookup", "/_test/follow", "/_test/unfollow"].includes(url.pathname)) {
+    return Response.json({ error: "no such hook" }, { status: 404 });
+  }
+  if (!q) return Response.json({ error: "give ?q=<handle|url>" }, { status: 400 });
+  const ctx = federation.createContext(new URL(ORIGIN), undefined);
   const documentLoader = await ctx.getDocumentLoader({ identifier: "bob" }); // signed GETs
   const t0 = performance.now();
   const obj = await lookupObject(q, {
@@ -203,7 +205,6 @@ async function testRoute(url) {
     ev("sent_undo", { id: undo.id.href, to: obj.id.href, follow: follow.id.href });
     return Response.json({ sent: true, id: undo.id.href, ms });
   }
-  return Response.json({ error: "no such hook" }, { status: 404 });
 }
 
 async function handle(req, res) {

@@ -89,6 +89,7 @@ def _check_jack(account: Any, hirondelle: Hirondelle) -> None:
 
 
 async def test_mastodon_py__instance(served: Served) -> None:
+    # Given Hirondelle, served over TLS or over plain http
     hirondelle = served.hirondelle
     # When Mastodon.py reads the instance: instance() picks v2, since version >= 4.0.0
     v2 = await _call(served, "instance")
@@ -128,6 +129,7 @@ async def test_mastodon_py__accounts(served: Served, peer: Peer) -> None:
 
 
 async def test_mastodon_py__nodeinfo(hirondelle: Hirondelle, tls: TlsFiles) -> None:
+    # Given Hirondelle served over TLS, as deployed
     served = Served(hirondelle, tls.ca)
     # When Mastodon.py reads NodeInfo (/.well-known/nodeinfo, then the 2.0 document it links)
     nodeinfo = await _call(served, "instance_nodeinfo")
