@@ -15,7 +15,7 @@ from xml.sax.saxutils import quoteattr
 import httpx
 
 from activitypub import safehttp
-from activitypub.errors import InvalidDocument
+from activitypub.errors import FetchError, InvalidDocument
 from activitypub.vocab import ACTIVITY_JSON, is_activitypub_content_type
 
 JRD_JSON = "application/jrd+json"
@@ -147,16 +147,30 @@ async def resolve(
         InvalidDocument: the JRD has no valid subject or no ActivityPub self link.
     """
     # Mastodon puts the acct: URI into the query unencoded; user and host are validated.
-    url = f"https://{acct.host}/.well-known/webfinger?resource={acct.uri}"
-    fetched = await safehttp.fetch_json(
-        client,
-        url,
-        policy=policy,
-        accept=JRD_ACCEPT,
-        require_activitypub=False,  # the content type of a JRD is not checked (Mastodon)
-        require_id_match=False,
-    )
-    return read_jrd(fetched.document)
+    # WebFinger is https only; a policy that allows http (local tests only) falls back to it
+    # when https cannot connect, since test peers often serve plain http.
+    schemes = ("https", "http") if policy.allow_http else ("https",)
+    for scheme in schemes:
+        url = f"{scheme}://{acct.host}/.well-known/webfinger?resource={acct.uri}"
+        try:
+            fetched = await safehttp.fetch_json(
+                client,
+                url,
+                policy=policy,
+                accept=JRD_ACCEPT,
+                require_activitypub=False,  # a JRD's content type is not checked (Mastodon)
+                require_id_match=False,
+            )
+        except FetchError as exc:
+            if scheme == schemes[-1] or exc.reason not in (
+                "connect_failed",
+                "network_error",
+                "timeout",
+            ):
+                raise
+            continue
+        return read_jrd(fetched.document)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_jrd(jrd: dict[str, Any]) -> WebFingerResult:

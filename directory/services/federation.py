@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-from activitypub.auth import SignedAuth
 
 from activitypub import keys
 from activitypub.addresses import AddressPolicy
+from activitypub.auth import SignedAuth
 from activitypub.safehttp import FetchPolicy
 from directory import __version__
 from directory.db import Conn, Executor

@@ -21,6 +21,7 @@ from tests.activitypub.peers import (
     Peer,
     Received,
     Reply,
+    json_reply,
     serve,
     tls_client_context,
     tls_server_context as tls_context,
@@ -275,3 +276,29 @@ async def test_resolve__host_is_checked_like_any_fetch() -> None:
         with pytest.raises(FetchError) as caught:
             await webfinger.resolve(Acct("root", "127.0.0.1"), client=client, policy=policy)
     assert caught.value.reason == "forbidden_address"
+
+
+@pytest.mark.parametrize("allow_http", [True, False])
+async def test_resolve__http_only_peer_needs_the_test_setting(allow_http: bool) -> None:
+    # Given a WebFinger server that speaks plain http only
+    def reply(_request: object) -> Reply:
+        return json_reply(orjson.dumps(mastodon_jrd("alice", "peer.test")), "application/jrd+json")
+
+    async with serve(reply) as plain:
+        policy = FetchPolicy(
+            addresses=AddressPolicy.allowing("127.0.0.2/32"),
+            allow_http=allow_http,
+            allowed_ports=frozenset({plain.port}),
+            read_timeout=0.5,
+            total_timeout=1.0,
+        )
+        acct = Acct("alice", f"127.0.0.2:{plain.port}")
+        async with make_client(policy) as client:
+            if allow_http:
+                # Then with http allowed (local tests only), https fails and http answers
+                result = await webfinger.resolve(acct, client=client, policy=policy)
+                assert result.self_href == "https://peer.test/users/alice"
+            else:
+                # And by default WebFinger stays https-only, as Mastodon's
+                with pytest.raises(FetchError):
+                    await webfinger.resolve(acct, client=client, policy=policy)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from directory.services.moves import Moved, NotConfirmed, confirm_move
 from tests.factories import published_entry
 from tests.interop.conftest import EVENT_TIMEOUT, FedifyPeer, Hirondelle, eventually
@@ -175,20 +173,11 @@ async def test_unfollow__fedify_undo_removes_the_follower(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="INTEROP PROBLEM (reported, not fixed here): webfinger.resolve always uses https, so"
-    " with HIRONDELLE_UNSAFE_ALLOW_HTTP a Move to an http peer is never confirmed",
-)
 async def test_move__to_a_plain_http_peer_with_allow_http(
     hirondelle: Hirondelle, fedify_http: FedifyPeer
 ) -> None:
-    # Exposes an interop problem: HIRONDELLE_UNSAFE_ALLOW_HTTP lets Hirondelle fetch, verify and
-    # deliver to http peers (the tests above pass over http), but confirm_move's WebFinger of
-    # bob@127.0.0.1:<port> is built as https://... (activitypub/webfinger.py, resolve), so it
-    # fails with "connect_failed ... WRONG_VERSION_NUMBER" against an http-only peer such as the
-    # reference Fedify setup. Remove the xfail mark when that is changed.
+    # With HIRONDELLE_UNSAFE_ALLOW_HTTP (local tests only), WebFinger falls back to http when
+    # https cannot connect, as an http-only peer such as the reference Fedify setup needs.
     fedify = fedify_http
     # Given a findable entry whose fediverse account is bob on an http peer that lists our actor
     actor_id = await _entry(hirondelle, fedify)
