@@ -58,6 +58,7 @@ class Peer:
         self.inbox_statuses: list[int] = []  # answered in order, then 202
         self.retry_after: str | None = None  # sent with 429 and 503 answers
         self.inbox_delay = 0.0  # seconds each inbox POST takes (a slow receiver)
+        self.actor_fetches: list[str] = []  # paths of actor documents fetched from us
         self.content_type = "application/activity+json"
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -133,6 +134,7 @@ class Peer:
             await self._task
 
     async def _actor(self, request: Request) -> Response:
+        self.actor_fetches.append(request.url.path)
         actor = self.actors.get(request.path_params["name"])
         if actor is None:
             return Response(status_code=404)

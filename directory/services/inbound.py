@@ -31,6 +31,31 @@ KEY_REFETCH_AFTER = timedelta(minutes=5)  # attacks.md A8: at most one refetch p
 _KEY_MAY_HAVE_CHANGED = frozenset({"bad_signature", "unsupported_key"})
 
 
+class KeyFetchLimiter:
+    """At most `per_minute` fetches of unknown keys per host, per process (attacks.md C4).
+
+    Without it, signed POSTs naming many key ids on a victim host would make us send the victim
+    as many requests. A refusal is a 401, which senders retry later.
+    """
+
+    def __init__(self, per_minute: int = 30) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, list[float]] = {}
+
+    def allow(self, host: str, now: float) -> bool:
+        recent = [t for t in self._seen.get(host, []) if now - t < 60.0]
+        if len(recent) >= self.per_minute:
+            self._seen[host] = recent
+            return False
+        self._seen[host] = [*recent, now]
+        if len(self._seen) > 10_000:  # forget quiet hosts
+            self._seen = {h: ts for h, ts in self._seen.items() if ts and now - ts[-1] < 60.0}
+        return True
+
+
+KEY_FETCHES = KeyFetchLimiter()
+
+
 @dataclasses.dataclass(frozen=True)
 class Received:
     """The activity is stored (or was already: a duplicate) and will be processed."""
@@ -123,6 +148,8 @@ def _verify(
 
 
 async def _fetch_owner(fed: Federation, key_id: str) -> RemoteActor:
+    if not KEY_FETCHES.allow(_origin(key_id)[1], fed.now().timestamp()):
+        raise Unauthorized(f"too many unknown keys from {_origin(key_id)[1]}; try again later")
     try:
         return await remote.fetch_key_owner(fed, key_id)
     except FetchError as exc:

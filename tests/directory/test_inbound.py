@@ -5,6 +5,7 @@ Each attack test names its row in shared/reference/attacks.md.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -16,6 +17,7 @@ import orjson
 import pytest
 
 from activitypub import httpsig, keys
+from directory.services import inbound
 from directory.services.federation import Federation
 from directory.worker import Worker
 from tests.conftest import Clock
@@ -351,3 +353,96 @@ async def test_malformed_bodies__400(client: httpx.AsyncClient, body: bytes) -> 
     headers = {"content-type": "application/activity+json", "signature": 'keyId="https://a.test/k"'}
     response = await _post(client, headers, body)
     assert response.status_code == 400
+
+
+# --- A8, C4: key fetches -----------------------------------------------------------------------
+
+
+async def test_rotated_key__one_refetch_then_accepted(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, peer: Peer, federation: Federation, clock: Clock
+) -> None:
+    # A8: Given alice's key is cached
+    alice = await _setup(pool, peer)
+    headers, body = peer.signed_post(alice, INBOX, _follow(alice, 1), now=clock())
+    assert (await _post(client, headers, body)).status_code == 202
+    # When she rotates her key and signs with the new one, soon after: refused (no refetch storm)
+    rotated = keys.generate_rsa_keypair()
+    peer.private_keys[alice] = rotated.private_pem
+    peer.actors["alice"]["publicKey"] = keys.public_key_document(alice, rotated.public_pem)
+    headers, body = peer.signed_post(alice, INBOX, _follow(alice, 2), now=clock())
+    assert (await _post(client, headers, body)).status_code == 401
+    # Then once the cached key is five minutes old, one refetch picks up the new key
+    clock.advance(minutes=6)
+    headers, body = peer.signed_post(alice, INBOX, _follow(alice, 3), now=clock())
+    assert (await _post(client, headers, body)).status_code == 202
+    assert await pool.fetchval("SELECT public_key_pem FROM remote_actors") == rotated.public_pem
+
+
+async def test_many_unknown_keys_on_one_host__fetches_are_capped(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    peer: Peer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # C4: Given signed POSTs naming 40 different keys on the same host
+    monkeypatch.setattr(inbound, "KEY_FETCHES", inbound.KeyFetchLimiter(per_minute=10))
+    await _setup(pool, peer)
+    fetches_before = len(peer.actor_fetches)
+    statuses = []
+    for number in range(40):
+        name = f"sock{number}"
+        actor = peer.add_actor(name)
+        headers, body = peer.signed_post(actor, INBOX, _follow(actor), now=clock())
+        statuses.append((await _post(client, headers, body)).status_code)
+    # Then the host sees at most 10 key fetches, and the rest are told to come back later
+    assert len(peer.actor_fetches) - fetches_before == 10
+    assert statuses.count(202) == 10
+    assert statuses.count(401) == 30
+
+
+# --- F: federation semantics -------------------------------------------------------------------
+
+
+async def test_same_activity_ten_times_concurrently__one_effect(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, peer: Peer, federation: Federation, clock: Clock
+) -> None:
+    # F3
+    alice = await _setup(pool, peer)
+    headers, body = peer.signed_post(alice, INBOX, _follow(alice), now=clock())
+    responses = await asyncio.gather(*(_post(client, headers, body) for _ in range(10)))
+    assert [r.status_code for r in responses] == [202] * 10
+    await Worker(federation).run_once()
+    assert await _rows(pool) == 1
+    assert await pool.fetchval("SELECT count(*) FROM followers") == 1
+    assert len([r for r in peer.received if r.activity["type"] == "Accept"]) == 1
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        {"object": "https://dir.test/x/1234567890123456789"},  # object is not the signer
+        {"target": "ALICE"},  # target = origin
+        {},  # a well-formed Move of the signer itself
+    ],
+)
+async def test_inbound_move__changes_nothing(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    peer: Peer,
+    federation: Federation,
+    clock: Clock,
+    move: dict[str, str],
+) -> None:
+    # F2: a directory maps only its own entries; a remote Move is stored and ignored
+    alice = await _setup(pool, peer)
+    activity = {
+        "id": f"{alice}#move", "type": "Move", "actor": alice, "object": alice,
+        "target": "https://elsewhere.test/users/alice",
+    } | {k: (alice if v == "ALICE" else v) for k, v in move.items()}  # fmt: skip
+    headers, body = peer.signed_post(alice, INBOX, activity, now=clock())
+    assert (await _post(client, headers, body)).status_code == 202
+    await Worker(federation).run_once()
+    assert await pool.fetchval("SELECT moved_to FROM entries") is None
+    assert await pool.fetchval("SELECT count(*) FROM outbox_activities") == 0
+    assert await pool.fetchval("SELECT state::text FROM inbox_items") == "done"
