@@ -32,6 +32,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from ipaddress import ip_address
 from typing import Any
 
+import anyio
 import httpcore
 import httpx
 import orjson
@@ -155,9 +156,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         error: Exception | None = None
         for ip in permitted[:MAX_ADDRESSES]:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     str(ip), port, timeout, local_address, socket_options
                 )
+                return _ClosedOnAbort(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
@@ -182,6 +184,42 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class _ClosedOnAbort(httpcore.AsyncNetworkStream):
+    """A stream that is closed when its TLS handshake is interrupted, cancellation included.
+
+    httpcore closes the socket when `start_tls` raises an Exception, but not when the task is
+    cancelled (our total deadline cancels it), which leaked the connection.
+    """
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            return await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+            raise
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
