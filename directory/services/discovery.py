@@ -40,13 +40,12 @@ async def resolve_resource(fed: Federation, resource: str) -> Found:
     handle = ids.parse_x_handle(parsed.user)
     if isinstance(handle, ids.Invalid):
         raise NotFound(f"no account {parsed.user!r} here")
-    entry = await store.findable_by_handle(fed.pool, ids.x_handle_key(handle))
-    if entry is None:
+    found = await store.findable_id_by_handle(fed.pool, ids.x_handle_key(handle))
+    if found is None:
         raise NotFound(f"no account {parsed.user!r} here")
+    x_account_id, x_handle = found
     return Found(
-        fed.urls.acct(entry.x_handle),
-        fed.urls.entry_actor(entry.x_account_id),
-        fed.urls.entry_page(entry.x_handle),
+        fed.urls.acct(x_handle), fed.urls.entry_actor(x_account_id), fed.urls.entry_page(x_handle)
     )
 
 

@@ -69,6 +69,16 @@ async def findable_by_handle(conn: Executor, x_handle_key: str) -> ActorEntry | 
     return None if row is None else _to_actor(row)
 
 
+async def findable_id_by_handle(conn: Executor, x_handle_key: str) -> tuple[int, str] | None:
+    """(X id, X handle) of the findable local entry with this handle: all WebFinger needs."""
+    row = await conn.fetchrow(
+        "SELECT x_account_id, x_handle FROM entries WHERE x_handle_key = $1"
+        " AND origin_host IS NULL AND status = 'published' AND consent_findable",
+        x_handle_key,
+    )
+    return None if row is None else (row[0], row[1])
+
+
 async def findable_page(conn: Executor, *, offset: int, limit: int) -> list[ActorEntry]:
     """Findable, public entries, newest first (the Mastodon profile directory)."""
     rows = await conn.fetch(
