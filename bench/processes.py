@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -32,11 +33,19 @@ def all_cpus() -> str:
 class HttpServer:
     """`python -m bench.serve <which>` in a subprocess, pinned with taskset."""
 
-    def __init__(self, which: str, dsn: str, cpus: str | None) -> None:
+    def __init__(
+        self,
+        which: str,
+        dsn: str,
+        cpus: str | None,
+        options: Sequence[str] = (),
+        ca_file: str | None = None,
+    ) -> None:
         self.which = which
+        self.ca_file = ca_file  # set when the server speaks https (certificate from this CA)
         self.port = free_port()
         command = [sys.executable, "-m", "bench.serve", which, "--port", str(self.port)]
-        command += ["--dsn", dsn]
+        command += ["--dsn", dsn, *options]
         if cpus:
             command = ["taskset", "-c", cpus, *command]
         # taskset execs the program: the child's pid is the server's pid.
@@ -48,7 +57,8 @@ class HttpServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ca_file else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def wait_ready(self, probe_path: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -56,7 +66,7 @@ class HttpServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the {self.which} server exited ({self.process.returncode})")
             try:
-                response = httpx.get(self.url + probe_path, timeout=5)
+                response = httpx.get(self.url + probe_path, timeout=5, verify=self.verify)
                 if response.status_code == 200:
                     return
             except httpx.HTTPError:
@@ -64,6 +74,11 @@ class HttpServer:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {self.which} server did not answer {probe_path}")
             time.sleep(0.2)
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client needs to trust this server."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -76,8 +91,16 @@ class HttpServer:
 
 
 @contextlib.contextmanager
-def running(which: str, dsn: str, cpus: str | None, probe_path: str) -> Iterator[HttpServer]:
-    server = HttpServer(which, dsn, cpus)
+def running(
+    which: str,
+    dsn: str,
+    cpus: str | None,
+    probe_path: str,
+    options: Sequence[str] = (),
+    ca_file: str | None = None,
+) -> Iterator[HttpServer]:
+    """`python -m bench.serve <which> … <options>`, answering 200 at `probe_path`."""
+    server = HttpServer(which, dsn, cpus, options, ca_file)
     try:
         server.wait_ready(probe_path)
         yield server

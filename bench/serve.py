@@ -10,8 +10,8 @@ with HIRONDELLE_DOMAIN=localhost:<port> (WebFinger answers for `acct:…@localho
 X id on the same entries table and answers with a JSONResponse, on a pool made like the
 application's (directory/db.py: no-op reset, performance-baseline F1, and the same
 `max_queries`). `sink` is an inbox for the delivery benchmark: every POST gets 202 and is
-counted; GET /count answers the count. All run with uvloop and httptools, one worker, no
-access log.
+counted; GET /count answers the count (https with --tls-dir). All run with uvloop and
+httptools, one worker, no access log.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 import uvicorn
@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bench import proposals as proposed
 from directory.app import create_app
 from directory.settings import load_settings
 
@@ -47,7 +48,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """No reset on release, as directory/db.py does."""
 
 
-def bare_app(dsn: str) -> Starlette:
+def bare_app(dsn: str, pool_size: int = 10) -> Starlette:
     """One route, one fetchrow, one JSONResponse."""
 
     async def entry(request: Request) -> Response:
@@ -68,7 +69,7 @@ def bare_app(dsn: str) -> Starlette:
         app.state.pool = await asyncpg.create_pool(
             dsn,
             min_size=2,
-            max_size=10,
+            max_size=pool_size,
             reset=_keep_session,
             max_queries=5_000_000,  # as directory/db.py since 1bb7fac (bench/README finding 5)
             command_timeout=60,
@@ -87,12 +88,15 @@ def app_domain(port: int) -> str:
     return f"localhost:{port}"
 
 
-def real_app(dsn: str, port: int) -> Starlette:
+def real_app(dsn: str, port: int, pool_size: int = 10, proposals: Sequence[str] = ()) -> Starlette:
+    """The application as `hirondelle serve` builds it; `proposals`: bench/proposals.py."""
+    proposed.apply(proposals)
     settings = load_settings(
         {
             "DATABASE_URL": dsn,
             "HIRONDELLE_LOG_LEVEL": "warning",
             "HIRONDELLE_DOMAIN": app_domain(port),
+            "HIRONDELLE_DB_POOL_SIZE": str(pool_size),
         }
     )
     return create_app(settings, dsn=dsn)
@@ -124,10 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("which", choices=["app", "bare", "sink"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dsn", required=True)
+    parser.add_argument("--pool-size", type=int, default=10, help="app and bare pools' max size")
+    parser.add_argument("--tls-dir", help="serve https with <dir>/cert.pem and <dir>/key.pem")
+    parser.add_argument(
+        "--proposals",
+        default="",
+        help=f"app: comma-separated fixes of bench/proposals.py ({', '.join(proposed.PROPOSALS)})",
+    )
     args = parser.parse_args(argv)
+    proposals = [p for p in args.proposals.split(",") if p]
     apps = {
-        "app": lambda: real_app(args.dsn, args.port),
-        "bare": lambda: bare_app(args.dsn),
+        "app": lambda: real_app(args.dsn, args.port, args.pool_size, proposals),
+        "bare": lambda: bare_app(args.dsn, args.pool_size),
         "sink": sink_app,
     }
     app = apps[args.which]()
@@ -141,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         log_level="warning",
         lifespan="on",
+        ssl_certfile=f"{args.tls_dir}/cert.pem" if args.tls_dir else None,
+        ssl_keyfile=f"{args.tls_dir}/key.pem" if args.tls_dir else None,
     )
     return 0
 
