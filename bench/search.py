@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import asyncpg
@@ -73,6 +75,19 @@ class RecordingPool:
     async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
         self.last = (query, args)
         return await self.pool.fetchval(query, *args, **kwargs)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        """Statements other than queries (the fuzzy tier's SET LOCAL) are not run here."""
+        return "SKIPPED"
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[RecordingPool]:
+        """The service borrows a connection: lend it this recorder."""
+        yield self
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, **_options: Any) -> AsyncIterator[None]:
+        yield
 
 
 @dataclasses.dataclass(frozen=True)
