@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from activitypub.safehttp import make_client
 from directory import db
@@ -26,12 +26,12 @@ from directory.routes import actors, api, health, inbox, mastodon, pages, wellkn
 from directory.routes.responses import error
 from directory.services.federation import (
     Federation,
-    KeyMaker,
     fetch_policy,
     make_rsa_key,
     utc_now,
 )
 from directory.settings import Settings
+from directory.store.keys import KeyMaker
 from directory.urls import Urls
 from directory.worker import Worker
 
@@ -140,8 +140,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error(500, "internal_error", "the server failed; the error was logged")
-
-
-def route_paths() -> list[str]:
-    """Every route path (for documentation and tests)."""
-    return [r.path for r in all_routes() if isinstance(r, Route)]

@@ -18,9 +18,8 @@ from directory import __version__
 from directory.db import Conn, Executor
 from directory.settings import Settings
 from directory.store import keys as key_store
+from directory.store.keys import KeyMaker
 from directory.urls import Urls
-
-KeyMaker = Callable[[], tuple[str, str]]
 
 
 def make_rsa_key() -> tuple[str, str]:
