@@ -40,7 +40,7 @@ def generate_rsa_keypair(bits: int = 2048) -> KeyPair:
     return KeyPair(private_pem=private_pem.decode("ascii"), public_pem=public_pem.decode("ascii"))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)  # one per entry actor that signs; see httpsig.SIGNER_CACHE_SIZE
 def load_private_key(pem: str) -> PrivateKeyTypes:
     """Parse an unencrypted PEM private key; cached, because parsing one takes tens of ms.
 

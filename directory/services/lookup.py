@@ -19,8 +19,10 @@ from matching import identifiers as ids
 
 MAX_MATCH_IDS = 100_000
 # performance-baseline.md F3: a 100k-element array costs 22 ms of planning; chunks of ~10k
-# keep planning cheap and let two connections share the work.
+# keep planning cheap and let two connections share the work (also for a 5,000-id list:
+# two chunks of 2,500 on two connections, bench/README.md).
 MATCH_CHUNK = 10_000
+MATCH_CHUNK_MIN = 1_000
 MATCH_PARALLELISM = 2
 MAX_SEARCH_LIMIT = 100
 MAX_SEARCH_DEPTH = 1000
@@ -77,7 +79,7 @@ async def lookup_by_new_handle(pool: asyncpg.Pool, raw_handle: str) -> list[str]
 async def match_x_account_ids(pool: asyncpg.Pool, raw_ids: object) -> MatchResult:
     """Match up to 100,000 X ids (strings of digits) against published entries."""
     wanted = _parse_id_list(raw_ids)
-    chunks = [wanted[i : i + MATCH_CHUNK] for i in range(0, len(wanted), MATCH_CHUNK)]
+    chunks = split_for_match(wanted)
     gate = asyncio.Semaphore(MATCH_PARALLELISM)
 
     async def run(chunk: list[int]) -> list[tuple[int, str]]:
@@ -137,6 +139,18 @@ async def search(pool: asyncpg.Pool, query: str, *, limit: int, cursor: str | No
 def _looks_like_handle(key: str) -> bool:
     """A handle, not a name: display names are not searched fuzzily for it (bench/README.md)."""
     return " " not in key and any(ch.isdigit() or ch in "_@." for ch in key)
+
+
+def split_for_match(wanted: list[int]) -> list[list[int]]:
+    """Chunks of at most MATCH_CHUNK ids, spread over MATCH_PARALLELISM connections.
+
+    A list of a few thousand ids is still split in two so that both connections (and both
+    PostgreSQL backends) work; chunks stay above MATCH_CHUNK_MIN ids, below which the round
+    trips cost more than they save.
+    """
+    per_connection = -(-len(wanted) // MATCH_PARALLELISM)
+    size = max(MATCH_CHUNK_MIN, min(MATCH_CHUNK, per_connection))
+    return [wanted[i : i + size] for i in range(0, len(wanted), size)]
 
 
 def _parse_id_list(raw_ids: object) -> list[int]:

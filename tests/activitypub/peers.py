@@ -39,6 +39,7 @@ class Reply:
     chunked: bool = False  # send the body with Transfer-Encoding: chunked, no Content-Length
     drip: float | None = None  # send headers, then one byte of body every `drip` seconds
     delay: float = 0.0  # wait this long before answering at all
+    keep_alive: bool = False  # keep the connection open for the next request
 
 
 Handler = Callable[[Received], Reply]
@@ -77,9 +78,13 @@ async def serve(
         assert task is not None
         tasks.add(task)
         try:
-            request = await _read_request(reader, writer)
-            peer.received.append(request)
-            await _write_reply(writer, handler(request))
+            while True:
+                request = await _read_request(reader, writer)
+                peer.received.append(request)
+                reply = handler(request)
+                await _write_reply(writer, reply)
+                if not reply.keep_alive:
+                    break
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
@@ -115,7 +120,8 @@ async def _read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
     await asyncio.sleep(reply.delay)
     reason = _REASONS.get(reply.status, "Status")
-    head = [f"HTTP/1.1 {reply.status} {reason}", "Connection: close"]
+    head = [f"HTTP/1.1 {reply.status} {reason}"]
+    head += [] if reply.keep_alive else ["Connection: close"]
     head += [f"{name}: {value}" for name, value in reply.headers]
     if reply.chunked:
         head.append("Transfer-Encoding: chunked")

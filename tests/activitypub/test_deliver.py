@@ -44,6 +44,12 @@ async def deliver_to(peer: Peer, policy: FetchPolicy | None = None) -> deliver.O
         )
 
 
+async def send(client: httpx.AsyncClient, peer: Peer, policy: FetchPolicy) -> deliver.Outcome:
+    return await post_activity(
+        client, peer.url("/inbox"), BODY, policy=policy, auth=SigningAuth(), now=lambda: NOW
+    )
+
+
 async def test_post_activity__sent() -> None:
     async with serve(lambda _request: Reply(202)) as peer:
         outcome = await deliver_to(peer)
@@ -52,6 +58,34 @@ async def test_post_activity__sent() -> None:
     assert (request.method, request.target, request.body) == ("POST", "/inbox", BODY)
     assert request.headers["content-type"] == "application/activity+json"
     assert "signature" in request.headers
+
+
+async def test_post_activity__small_answers_keep_the_connection() -> None:
+    # Given an inbox that keeps connections alive and answers with a small body
+    reply = Reply(202, body=b'{"ok":true}', keep_alive=True)
+    async with serve(lambda _request: reply) as peer:
+        policy = policy_for(peer)
+        async with make_client(policy) as client:
+            # When three activities are delivered to it through one client
+            outcomes = [await send(client, peer, policy) for _ in range(3)]
+    # Then all were sent over one connection
+    assert outcomes == [Sent(202)] * 3
+    assert (len(peer.received), peer.connections) == (3, 1)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_post_activity__large_answer_is_not_read(chunked: bool) -> None:
+    # Given an inbox whose answer is far above what is drained (declared or chunked)
+    big = Reply(202, body=b"x" * (deliver.MAX_DRAINED_REPLY * 40), chunked=chunked, keep_alive=True)
+    async with serve(lambda _request: big) as peer:
+        policy = policy_for(peer)
+        async with make_client(policy) as client:
+            # When two activities are delivered
+            first = await send(client, peer, policy)
+            second = await send(client, peer, policy)
+    # Then both count as sent, and the connection was dropped rather than read to the end
+    assert (first, second) == (Sent(202), Sent(202))
+    assert peer.connections == 2
 
 
 @pytest.mark.parametrize(
