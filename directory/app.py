@@ -24,6 +24,8 @@ from directory.errors import DirectoryError
 from directory.limits import BodyLimit, BodyTooLarge
 from directory.routes import actors, api, health, inbox, mastodon, pages, wellknown
 from directory.routes.responses import error
+from directory.services.actor_cache import ActorCache
+from directory.services.cache_listener import CacheListener, listening
 from directory.services.federation import (
     Federation,
     fetch_policy,
@@ -51,21 +53,27 @@ def create_app(
     """The web application; it opens a pool on `dsn` at start-up unless given one.
 
     With `run_worker`, the background worker runs in the same process (`hirondelle serve`).
+    While the application runs, one pooled connection listens to entry changes for the actor
+    cache (HIRONDELLE_CACHE_ENTRIES > 0); the pool opened here has one connection more for it.
     """
     if (dsn is None) == (pool is None):
         raise ValueError("give create_app either a dsn or a pool")
     policy = fetch_policy(settings)
+    cache = ActorCache(settings.cache_entries)
 
     def federation(pool: asyncpg.Pool, client: httpx.AsyncClient) -> Federation:
         urls = Urls(settings.domain)
-        return Federation(urls, pool, client, policy, now=now, make_key=make_key)
+        return Federation(urls, pool, client, policy, now=now, make_key=make_key, actor_cache=cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             if pool is None:
                 assert dsn is not None
-                opened = await db.create_pool(dsn, max_size=settings.db_pool_size)
+                listener_connections = 1 if settings.cache_entries else 0
+                opened = await db.create_pool(
+                    dsn, max_size=settings.db_pool_size + listener_connections
+                )
                 stack.push_async_callback(opened.close)
                 http = client or make_client(policy, verify=settings.ca_bundle or True)
                 if client is None:
@@ -75,6 +83,10 @@ def create_app(
             # Start-up objects live as long as the process: keep the collector off them
             # (a 100,000-id match spent ~100 ms in collections, bench/README.md).
             gc.freeze()
+            if settings.cache_entries:
+                listener = CacheListener(app.state.pool, cache)
+                app.state.cache_listener = listener
+                await stack.enter_async_context(listening(listener))
             if run_worker:
                 worker = Worker(app.state.federation, lease_seconds=settings.worker_lease_seconds)
                 await stack.enter_async_context(_background_worker(worker))

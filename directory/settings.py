@@ -38,6 +38,7 @@ class Settings:
     federation_allow_private: tuple[str, ...] = ()
     ca_bundle: str | None = None  # CA certificates for outgoing https (default: the system's)
     worker_lease_seconds: int = 120  # a killed worker's claimed rows come back after this
+    cache_entries: int = 50_000  # entry actors (and as many WebFinger answers) kept; 0: none
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -74,6 +75,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         federation_allow_private=_read_networks(env, "HIRONDELLE_UNSAFE_ALLOW_PRIVATE_ADDRESSES"),
         ca_bundle=env.get("HIRONDELLE_CA_BUNDLE", "").strip() or None,
         worker_lease_seconds=_read_int(env, "HIRONDELLE_WORKER_LEASE_SECONDS", 120, 1, 3600),
+        cache_entries=_read_int(env, "HIRONDELLE_CACHE_ENTRIES", 50_000, 0, 10_000_000),
     )
 
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from directory.errors import NotFound
 from directory.routes.negotiation import wants_activity_json
-from directory.routes.responses import activity_json, federation_of
+from directory.routes.responses import ACTIVITY_JSON, activity_json, federation_of
 from directory.services import discovery
 from directory.store.federation import ActorEntry
 
@@ -28,11 +28,12 @@ async def instance_actor(request: Request) -> Response:
 
 
 async def entry_actor(request: Request) -> Response:
-    """GET /x/{x_id}: the entry actor as JSON, or its page for browsers."""
+    """GET /x/{x_id}: the entry actor as JSON (from the actor cache), or its page for browsers."""
     fed = federation_of(request)
-    document = await discovery.entry_actor_document(fed, request.path_params["x_id"])
     if wants_activity_json(request.headers.get("accept")):
-        return activity_json(document)
+        body = await discovery.entry_actor_body(fed, request.path_params["x_id"])
+        return Response(body, media_type=ACTIVITY_JSON)
+    document = await discovery.entry_actor_document(fed, request.path_params["x_id"])
     entry = await discovery.entry_by_handle(fed, document["preferredUsername"])
     return _page(fed.urls.entry_actor(entry.x_account_id), entry)
 
@@ -40,9 +41,10 @@ async def entry_actor(request: Request) -> Response:
 async def entry_page(request: Request) -> Response:
     """GET /@{handle}: the entry's page (rel=me links), or the actor JSON when asked for."""
     fed = federation_of(request)
-    entry = await discovery.entry_by_handle(fed, request.path_params["handle"])
     if wants_activity_json(request.headers.get("accept")):
-        return activity_json(await discovery.entry_actor_document(fed, str(entry.x_account_id)))
+        body = await discovery.entry_actor_body_by_handle(fed, request.path_params["handle"])
+        return Response(body, media_type=ACTIVITY_JSON)
+    entry = await discovery.entry_by_handle(fed, request.path_params["handle"])
     return _page(fed.urls.entry_actor(entry.x_account_id), entry)
 
 

@@ -22,15 +22,8 @@ async def webfinger_endpoint(request: Request) -> Response:
     resource = request.query_params.get("resource", "")
     if not resource:
         raise InvalidInput("give ?resource=acct:name@domain", code="missing_resource")
-    found = await discovery.resolve_resource(federation_of(request), resource)
-    aliases = [found.actor_id] + ([found.profile_url] if found.profile_url else [])
-    document = webfinger.build_jrd(
-        subject=found.subject,
-        self_href=found.actor_id,
-        profile_url=found.profile_url,
-        aliases=aliases,
-    )
-    return Response(orjson.dumps(document), media_type=JRD, headers=_CORS)
+    body = await discovery.webfinger_body(federation_of(request), resource)
+    return Response(body, media_type=JRD, headers=_CORS)
 
 
 async def host_meta(request: Request) -> Response:

@@ -3,12 +3,17 @@
 An entry is visible here only when it is published with the 'findable' consent. A withdrawn
 entry answers 410 at its actor id, which makes every Mastodon server that resolves it delete its
 copy (mastodon-interop.md §1-2); unknown ones answer 404.
+
+Entry actors and their WebFinger answers are served from the process's actor cache when it
+holds them (services/actor_cache.py); only positive answers are kept, as the bytes sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+import orjson
 
 from activitypub import webfinger
 from directory.errors import Gone, NotFound
@@ -25,6 +30,7 @@ class Found:
     subject: str
     actor_id: str
     profile_url: str | None
+    x_account_id: int | None = None  # None: the instance actor
 
 
 async def resolve_resource(fed: Federation, resource: str) -> Found:
@@ -45,33 +51,61 @@ async def resolve_resource(fed: Federation, resource: str) -> Found:
         raise NotFound(f"no account {parsed.user!r} here")
     x_account_id, x_handle = found
     return Found(
-        fed.urls.acct(x_handle), fed.urls.entry_actor(x_account_id), fed.urls.entry_page(x_handle)
+        fed.urls.acct(x_handle),
+        fed.urls.entry_actor(x_account_id),
+        fed.urls.entry_page(x_handle),
+        x_account_id,
     )
+
+
+async def webfinger_body(fed: Federation, resource: str) -> bytes:
+    """The encoded JRD that answers `resource`; an entry's is kept in the actor cache."""
+    cache = fed.actor_cache
+    key = _entry_handle_key(fed, resource) if cache.enabled else None
+    hit = None if key is None else cache.webfinger(key)
+    if hit is not None:
+        return hit[1]
+    token = cache.generation  # before reading: a change after it keeps this answer out
+    found = await resolve_resource(fed, resource)
+    aliases = [found.actor_id] + ([found.profile_url] if found.profile_url else [])
+    body = orjson.dumps(
+        webfinger.build_jrd(
+            subject=found.subject,
+            self_href=found.actor_id,
+            profile_url=found.profile_url,
+            aliases=aliases,
+        )
+    )
+    if key is not None and found.x_account_id is not None:
+        cache.put_webfinger(key, found.x_account_id, body, token)
+    return body
 
 
 async def entry_actor_document(fed: Federation, raw_x_id: str) -> dict[str, Any]:
     """The actor document of a findable entry; Gone (410) once withdrawn; NotFound otherwise."""
-    x_id = ids.parse_x_account_id(raw_x_id)
-    if isinstance(x_id, ids.Invalid):
-        raise NotFound("no such actor")
-    entry = await store.findable_by_x_id(fed.pool, x_id)
-    if isinstance(entry, store.Gone):
-        raise Gone(f"this entry was withdrawn on {entry.withdrawn_at:%Y-%m-%d}")
-    if entry is None:
-        raise NotFound("no such actor")
-    public_pem = entry.public_key_pem
-    if public_pem is None:
-        async with fed.pool.acquire() as conn:
-            public_pem = (await fed.entry_key(conn, entry.id))[1]
-    return actors.entry_actor(fed.urls, entry, public_pem)
+    return await _actor_document(fed, _x_id(raw_x_id))
+
+
+async def entry_actor_body(fed: Federation, raw_x_id: str) -> bytes:
+    """The encoded actor document of a findable entry, kept in the actor cache; as above."""
+    return await _actor_body(fed, _x_id(raw_x_id))
+
+
+async def entry_actor_body_by_handle(fed: Federation, raw_handle: str) -> bytes:
+    """The encoded actor document of the findable entry with this X handle (`/@handle`)."""
+    key = _handle_key(raw_handle)
+    hit = fed.actor_cache.webfinger(key)
+    if hit is not None:
+        return await _actor_body(fed, hit[0])
+    found = await store.findable_id_by_handle(fed.pool, key)
+    if found is None:
+        raise NotFound("no such entry")
+    return await _actor_body(fed, found[0])
 
 
 async def entry_by_handle(fed: Federation, raw_handle: str) -> store.ActorEntry:
     """A findable entry by X handle (for its HTML page)."""
-    handle = ids.parse_x_handle(raw_handle)
-    if isinstance(handle, ids.Invalid):
-        raise NotFound("no such entry")
-    entry = await store.findable_by_handle(fed.pool, ids.x_handle_key(handle))
+    entry = await store.findable_by_handle(fed.pool, _handle_key(raw_handle))
     if entry is None:
         raise NotFound("no such entry")
     return entry
@@ -95,3 +129,52 @@ async def collection_size(fed: Federation, x_account_id: int, name: str) -> int:
     if not isinstance(entry, store.ActorEntry):
         raise NotFound("no such actor")
     return await followers_store.count(fed.pool, entry.id)
+
+
+async def _actor_body(fed: Federation, x_id: int) -> bytes:
+    """The encoded actor document, from the cache or built and then offered to it."""
+    cache = fed.actor_cache
+    body = cache.actor(x_id)
+    if body is None:
+        token = cache.generation  # before reading: a change after it keeps this answer out
+        body = orjson.dumps(await _actor_document(fed, x_id))
+        cache.put_actor(x_id, body, token)
+    return body
+
+
+async def _actor_document(fed: Federation, x_id: int) -> dict[str, Any]:
+    entry = await store.findable_by_x_id(fed.pool, x_id)
+    if isinstance(entry, store.Gone):
+        raise Gone(f"this entry was withdrawn on {entry.withdrawn_at:%Y-%m-%d}")
+    if entry is None:
+        raise NotFound("no such actor")
+    public_pem = entry.public_key_pem
+    if public_pem is None:
+        async with fed.pool.acquire() as conn:
+            public_pem = (await fed.entry_key(conn, entry.id))[1]
+    return actors.entry_actor(fed.urls, entry, public_pem)
+
+
+def _x_id(raw: str) -> int:
+    x_id = ids.parse_x_account_id(raw)
+    if isinstance(x_id, ids.Invalid):
+        raise NotFound("no such actor")
+    return x_id
+
+
+def _handle_key(raw_handle: str) -> str:
+    handle = ids.parse_x_handle(raw_handle)
+    if isinstance(handle, ids.Invalid):
+        raise NotFound("no such entry")
+    return ids.x_handle_key(handle)
+
+
+def _entry_handle_key(fed: Federation, resource: str) -> str | None:
+    """The cache key of a resource naming an entry of ours (lowercased handle), else None."""
+    parsed = webfinger.parse_resource(resource)
+    if isinstance(parsed, webfinger.Invalid) or parsed.host.lower() != fed.urls.domain.lower():
+        return None
+    if parsed.user.lower() in (fed.urls.host.lower(), fed.urls.domain.lower()):
+        return None
+    handle = ids.parse_x_handle(parsed.user)
+    return None if isinstance(handle, ids.Invalid) else ids.x_handle_key(handle)

@@ -16,6 +16,7 @@ from activitypub.auth import SignedAuth
 from activitypub.safehttp import FetchPolicy
 from directory import __version__
 from directory.db import Conn, Executor
+from directory.services.actor_cache import ActorCache
 from directory.settings import Settings
 from directory.store import keys as key_store
 from directory.store.keys import KeyMaker
@@ -49,7 +50,11 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 @dataclasses.dataclass(frozen=True)
 class Federation:
-    """Our URLs, the database, the safe HTTP client and its policy, the clock and key maker."""
+    """Our URLs, the database, the safe HTTP client and its policy, the clock and key maker.
+
+    `actor_cache` keeps entry actors' and WebFinger answers; it is off (serves nothing) unless
+    a web process listens to entry changes (services/cache_listener.py).
+    """
 
     urls: Urls
     pool: asyncpg.Pool
@@ -58,6 +63,7 @@ class Federation:
     now: Callable[[], datetime] = utc_now
     make_key: KeyMaker = make_rsa_key
     software_version: str = __version__
+    actor_cache: ActorCache = dataclasses.field(default_factory=lambda: ActorCache(0))
 
     async def instance_key(self, conn: Executor | None = None) -> tuple[str, str]:
         """The instance actor's (private, public) PEMs."""

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from directory.cli import main
+from directory.migrate import load_migrations
 from directory.services import entries
 from tests import postgres
 
@@ -317,8 +318,9 @@ async def test_migrate__fresh_then_current(
     try:
         assert await cli(["migrate"]) == 0
         applied = capsys.readouterr().out
-        assert "applied 3 migration(s): 0001_directory.sql, 0002_activitypub.sql," in applied
-        assert "0003_tombstone_lookup.sql" in applied
+        every = load_migrations()
+        names = ", ".join(m.name for m in every)
+        assert f"applied {len(every)} migration(s): {names}" in applied
         assert await cli(["migrate"]) == 0
         assert "schema is current" in capsys.readouterr().out
     finally:

@@ -18,6 +18,7 @@ def test_defaults() -> None:
     assert settings.log_level == "info"
     assert settings.data_dir == Path("./data").absolute()
     assert settings.embedded_pgdata == settings.data_dir / "pg"
+    assert settings.cache_entries == 50_000
 
 
 def test_values_are_read() -> None:
@@ -30,6 +31,7 @@ def test_values_are_read() -> None:
             "HIRONDELLE_PORT": "9000",
             "HIRONDELLE_LOG_LEVEL": "DEBUG",
             "HIRONDELLE_MAX_BODY_BYTES": "1048576",
+            "HIRONDELLE_CACHE_ENTRIES": "0",
         }
     )
     assert settings.database_url == "postgresql://u@db/h"
@@ -37,6 +39,7 @@ def test_values_are_read() -> None:
     assert settings.data_dir == Path("/var/lib/hirondelle")
     assert (settings.host, settings.port, settings.log_level) == ("0.0.0.0", 9000, "debug")
     assert settings.max_body_bytes == 1048576
+    assert settings.cache_entries == 0
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,8 @@ def test_values_are_read() -> None:
         ("HIRONDELLE_HOST", "not a host!", "must be an IP address"),
         ("HIRONDELLE_HOST", "example.org:80", "must be an IP address"),
         ("HIRONDELLE_DB_POOL_SIZE", "1", "between 2 and 1000"),
+        ("HIRONDELLE_CACHE_ENTRIES", "-1", "between 0 and 10000000"),
+        ("HIRONDELLE_CACHE_ENTRIES", "lots", "must be a whole number"),
     ],
 )
 def test_bad_values__name_the_variable(name: str, value: str, message: str) -> None:
@@ -71,6 +76,7 @@ def test_empty_values_mean_the_default() -> None:
         "HIRONDELLE_MAX_BODY_BYTES",
         "HIRONDELLE_DB_POOL_SIZE",
         "HIRONDELLE_FORWARDED_ALLOW_IPS",
+        "HIRONDELLE_CACHE_ENTRIES",
     ]
     assert load_settings(dict.fromkeys(names, " ")) == load_settings({})
 
