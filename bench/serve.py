@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 
@@ -89,16 +90,21 @@ def app_domain(port: int) -> str:
 
 
 def real_app(dsn: str, port: int, pool_size: int = 10, proposals: Sequence[str] = ()) -> Starlette:
-    """The application as `hirondelle serve` builds it; `proposals`: bench/proposals.py."""
+    """The application as `hirondelle serve` builds it; `proposals`: bench/proposals.py.
+
+    HIRONDELLE_CACHE_ENTRIES is taken from this process's environment (0: measure the path
+    that misses the actor cache).
+    """
     proposed.apply(proposals)
-    settings = load_settings(
-        {
-            "DATABASE_URL": dsn,
-            "HIRONDELLE_LOG_LEVEL": "warning",
-            "HIRONDELLE_DOMAIN": app_domain(port),
-            "HIRONDELLE_DB_POOL_SIZE": str(pool_size),
-        }
-    )
+    environ = {
+        "DATABASE_URL": dsn,
+        "HIRONDELLE_LOG_LEVEL": "warning",
+        "HIRONDELLE_DOMAIN": app_domain(port),
+        "HIRONDELLE_DB_POOL_SIZE": str(pool_size),
+    }
+    if "HIRONDELLE_CACHE_ENTRIES" in os.environ:
+        environ["HIRONDELLE_CACHE_ENTRIES"] = os.environ["HIRONDELLE_CACHE_ENTRIES"]
+    settings = load_settings(environ)
     return create_app(settings, dsn=dsn)
 
 
