@@ -1,8 +1,10 @@
 """Search published, public entries: prefix on handles and names, then fuzzy on names.
 
 Prefix tiers use range scans on COLLATE "C" btrees (a LIKE with a parameter cannot use the
-index once PostgreSQL switches to a generic plan); the fuzzy tier uses the pg_trgm GIN index and
-is skipped below 3 characters, where trigrams cannot help (performance-baseline.md F2, Search).
+index once PostgreSQL switches to a generic plan). When they leave room, the query's words are
+corrected against the words of visible names (`name_words`, migrations/0005) and the corrected
+name is looked up by prefix; then the fuzzy tier uses the pg_trgm GIN index over names. Both are
+skipped below 3 characters, where trigrams cannot help (performance-baseline.md F2, Search).
 """
 
 from __future__ import annotations
@@ -47,11 +49,23 @@ SELECT id, doc, tier FROM (
 LIMIT $4
 """
 
+# Each word of the query (3 characters or more) and the most similar word of a visible name,
+# itself when it is one; NULL when none is similar enough (pg_trgm.similarity_threshold).
+_CORRECTIONS = """
+SELECT asked, (SELECT n.word FROM name_words n WHERE n.word % asked
+               ORDER BY similarity(n.word, asked) DESC, n.entries DESC, n.word LIMIT 1)
+FROM unnest($1::text[]) AS asked
+"""
+_CORRECTED_NAME = f"""
+SELECT id, doc, 3 FROM entries WHERE name_key >= $1 AND name_key < $1 || '{_TOP}' AND {_VISIBLE}
+ORDER BY name_key LIMIT $2
+"""
+
 # Names that resemble the query and that no prefix tier found. A misspelt common name makes the
 # trigram index collect tens of thousands of candidates (~150 ms at 10M entries), so this tier
 # runs only when the prefixes leave room, and under a time budget.
 _FUZZY = f"""
-SELECT id, doc, 3 FROM (
+SELECT id, doc, 4 FROM (
     SELECT id, doc, word_similarity($3, name_key) AS score FROM entries
     WHERE $3 <% name_key AND {_VISIBLE}
       AND NOT ({_NAME_PREFIX}) AND NOT ({_X_PREFIX}) AND NOT {_NEW_PREFIX}
@@ -73,13 +87,17 @@ class SearchHit:
 async def search_entries(
     conn: Conn, *, handle_prefix: str, name_prefix: str, fuzzy: bool, limit: int
 ) -> list[SearchHit]:
-    """Up to `limit` hits, best tier first (an entry with two matching new handles may repeat).
+    """Up to `limit` hits, best tier first (an entry may repeat: the caller keeps its best tier).
 
     The fuzzy tier is skipped when it would not run in time: its results are then missing, and
-    the prefix results stand alone.
+    the other results stand alone.
     """
     args = (handle_prefix, handle_prefix + _TOP, name_prefix, limit)
     rows = list(await conn.fetch(_PREFIXES, *args))
+    if fuzzy and len(rows) < limit:
+        corrected = await correct_words(conn, name_prefix)
+        if corrected != name_prefix:
+            rows += await conn.fetch(_CORRECTED_NAME, corrected, limit)
     if fuzzy and len(rows) < limit:
         try:
             async with conn.transaction(readonly=True):
@@ -88,3 +106,13 @@ async def search_entries(
         except asyncpg.QueryCanceledError:
             pass
     return [SearchHit(row[0], row[1], row[2]) for row in rows]
+
+
+async def correct_words(conn: Conn, name_key: str) -> str:
+    """`name_key` with each word of 3 characters or more replaced by the closest name word."""
+    words = name_key.split(" ")
+    asked = sorted({word for word in words if len(word) >= 3})
+    if not asked:
+        return name_key
+    found: dict[str, str | None] = {row[0]: row[1] for row in await conn.fetch(_CORRECTIONS, asked)}
+    return " ".join(found.get(word) or word for word in words)
