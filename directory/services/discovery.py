@@ -33,40 +33,28 @@ class Found:
     x_account_id: int | None = None  # None: the instance actor
 
 
+@dataclasses.dataclass(frozen=True)
+class _EntryName:
+    """A WebFinger resource that names an entry: the user part as asked, and its handle key."""
+
+    user: str
+    handle_key: str
+
+
 async def resolve_resource(fed: Federation, resource: str) -> Found:
     """Resolve `acct:user@our-domain` (or the actor URL) to one of our actors."""
-    parsed = webfinger.parse_resource(resource)
-    if isinstance(parsed, webfinger.Invalid):
-        raise NotFound(f"{resource!r} is not an account of this server")
-    if parsed.host.lower() != fed.urls.domain.lower():
-        raise NotFound(f"{resource!r} is not an account of this server")
-    if parsed.user.lower() in (fed.urls.host.lower(), fed.urls.domain.lower()):
-        subject = fed.urls.acct(fed.urls.host)
-        return Found(subject, fed.urls.instance_actor(), f"{fed.urls.base}/")
-    handle = ids.parse_x_handle(parsed.user)
-    if isinstance(handle, ids.Invalid):
-        raise NotFound(f"no account {parsed.user!r} here")
-    found = await store.findable_id_by_handle(fed.pool, ids.x_handle_key(handle))
-    if found is None:
-        raise NotFound(f"no account {parsed.user!r} here")
-    x_account_id, x_handle = found
-    return Found(
-        fed.urls.acct(x_handle),
-        fed.urls.entry_actor(x_account_id),
-        fed.urls.entry_page(x_handle),
-        x_account_id,
-    )
+    return await _resolve(fed, _parse_resource(fed, resource))
 
 
 async def webfinger_body(fed: Federation, resource: str) -> bytes:
     """The encoded JRD that answers `resource`; an entry's is kept in the actor cache."""
+    name = _parse_resource(fed, resource)
     cache = fed.actor_cache
-    key = _entry_handle_key(fed, resource) if cache.enabled else None
-    hit = None if key is None else cache.webfinger(key)
+    hit = None if name is None else cache.webfinger(name.handle_key)
     if hit is not None:
         return hit[1]
     token = cache.generation  # before reading: a change after it keeps this answer out
-    found = await resolve_resource(fed, resource)
+    found = await _resolve(fed, name)
     aliases = [found.actor_id] + ([found.profile_url] if found.profile_url else [])
     body = orjson.dumps(
         webfinger.build_jrd(
@@ -76,9 +64,39 @@ async def webfinger_body(fed: Federation, resource: str) -> bytes:
             aliases=aliases,
         )
     )
-    if key is not None and found.x_account_id is not None:
-        cache.put_webfinger(key, found.x_account_id, body, token)
+    if name is not None and found.x_account_id is not None:
+        cache.put_webfinger(name.handle_key, found.x_account_id, body, token)
     return body
+
+
+def _parse_resource(fed: Federation, resource: str) -> _EntryName | None:
+    """The entry a resource names, or None for the instance actor; NotFound if not ours."""
+    parsed = webfinger.parse_resource(resource)
+    if isinstance(parsed, webfinger.Invalid) or parsed.host.lower() != fed.urls.domain.lower():
+        raise NotFound(f"{resource!r} is not an account of this server")
+    if parsed.user.lower() in (fed.urls.host.lower(), fed.urls.domain.lower()):
+        return None
+    handle = ids.parse_x_handle(parsed.user)
+    if isinstance(handle, ids.Invalid):
+        raise NotFound(f"no account {parsed.user!r} here")
+    return _EntryName(parsed.user, ids.x_handle_key(handle))
+
+
+async def _resolve(fed: Federation, name: _EntryName | None) -> Found:
+    """The actor a parsed resource names (one query for an entry)."""
+    if name is None:
+        subject = fed.urls.acct(fed.urls.host)
+        return Found(subject, fed.urls.instance_actor(), f"{fed.urls.base}/")
+    found = await store.findable_id_by_handle(fed.pool, name.handle_key)
+    if found is None:
+        raise NotFound(f"no account {name.user!r} here")
+    x_account_id, x_handle = found
+    return Found(
+        fed.urls.acct(x_handle),
+        fed.urls.entry_actor(x_account_id),
+        fed.urls.entry_page(x_handle),
+        x_account_id,
+    )
 
 
 async def entry_actor_document(fed: Federation, raw_x_id: str) -> dict[str, Any]:
@@ -167,14 +185,3 @@ def _handle_key(raw_handle: str) -> str:
     if isinstance(handle, ids.Invalid):
         raise NotFound("no such entry")
     return ids.x_handle_key(handle)
-
-
-def _entry_handle_key(fed: Federation, resource: str) -> str | None:
-    """The cache key of a resource naming an entry of ours (lowercased handle), else None."""
-    parsed = webfinger.parse_resource(resource)
-    if isinstance(parsed, webfinger.Invalid) or parsed.host.lower() != fed.urls.domain.lower():
-        return None
-    if parsed.user.lower() in (fed.urls.host.lower(), fed.urls.domain.lower()):
-        return None
-    handle = ids.parse_x_handle(parsed.user)
-    return None if isinstance(handle, ids.Invalid) else ids.x_handle_key(handle)
